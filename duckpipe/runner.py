@@ -1,0 +1,183 @@
+"""Execute a Plan: land sources, build models, audit, publish, record the run."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from duckpipe.console import Console, NullConsole
+from duckpipe.errors import DuckpipeError
+from duckpipe.history import RunHistory, RunRecord, StepRecord
+from duckpipe.plan import ModelStep, Plan, RunOptions, SeedStep, SourceStep, Step, build_plan
+
+if TYPE_CHECKING:
+    from duckpipe.engine import Engine
+    from duckpipe.project import Project
+    from duckpipe.sinks.base import Sink
+    from duckpipe.sources.base import ExtractRange
+
+
+@dataclass
+class StepResult:
+    """The outcome of one step; ``status`` is ok, failed, blocked (by a check) or skipped."""
+
+    status: str = "ok"
+    rows: int | None = None
+    table: str | None = None
+    version: int | None = None
+    detail: str | None = None
+    checks: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class RunContext:
+    """What every stage needs while a run executes."""
+
+    project: Project
+    engine: Engine
+    lake: Sink
+    run_id: str
+    options: RunOptions
+    console: Console
+
+
+@dataclass
+class RunReport:
+    """What ``duckpipe run`` returns: the record plus convenience accessors."""
+
+    record: RunRecord
+    plan: Plan
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.record.status == "success"
+
+    def step(self, name: str) -> StepRecord:
+        return next(s for s in self.record.steps if s.name == name)
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+def open_lake(project: Project) -> Sink:
+    """The project's lake sink (Delta or Iceberg) at its lake URI."""
+    from duckpipe.sinks import open_sink
+
+    return open_sink(
+        project.lake_uri,
+        format=project.config.format,
+        storage_options=project.config.storage_options,
+        catalog=project.config.catalog,
+        state_dir=project.state_dir,
+    )
+
+
+def make_plan(project: Project, lake: Sink, options: RunOptions) -> Plan:
+    """Read stored positions (I/O), then build the pure plan from them."""
+    from duckpipe.ingest import plan_source
+
+    ranges: dict[str, ExtractRange] = {}
+    for name, cfg in project.config.sources.items():
+        if cfg.resolved_type() != "kafka":
+            ranges[name] = plan_source(project, lake, name, cfg, full_refresh=options.full_refresh)
+    return build_plan(project, ranges, options)
+
+
+def run_project(
+    project: Project,
+    options: RunOptions = RunOptions(),
+    *,
+    console: Console | None = None,
+    plan: Plan | None = None,
+) -> RunReport:
+    """Run ``project`` once: ingest -> models -> checks -> publish -> record."""
+    from duckpipe.engine import Engine
+
+    console = console or NullConsole()
+    started = time.perf_counter()
+    lake = open_lake(project)
+    plan = plan or make_plan(project, lake, options)
+    record = RunRecord(run_id=new_run_id(), command="run", started_at=datetime.now(UTC).isoformat())
+    engine = Engine()
+    ctx = RunContext(project, engine, lake, record.run_id, options, console)
+    engine.attach_lake(lake)
+    blocked: set[str] = set()
+    try:
+        for step in plan.steps:
+            record.steps.append(_execute(ctx, step, blocked))
+    finally:
+        engine.close()
+    failed = [s for s in record.steps if s.status in ("failed", "blocked")]
+    record.status = "failed" if failed else "success"
+    record.finished_at = datetime.now(UTC).isoformat()
+    from duckpipe.history import RunHistory
+
+    RunHistory(project.state_dir).append(record)
+    return RunReport(record, plan, time.perf_counter() - started)
+
+
+def _execute(ctx: RunContext, step: Step, blocked: set[str]) -> StepRecord:
+    label = step.describe()
+    upstream = set(getattr(step, "depends_on", ())) & blocked
+    if upstream:
+        blocked.add(step.name)
+        detail = f"upstream {', '.join(sorted(upstream))} did not publish"
+        ctx.console.event("step_finished", label=label, status="skipped", detail=detail)
+        return StepRecord(step.kind, step.name, "skipped", detail=detail)
+    ctx.console.event("step_started", label=label, kind=step.kind, name=step.name)
+    t0 = time.perf_counter()
+    try:
+        result = _dispatch(ctx, step)
+    except DuckpipeError as exc:
+        result = StepResult(status="failed", detail=str(exc))
+    seconds = time.perf_counter() - t0
+    if result.status != "ok":
+        blocked.add(step.name)
+    detail = result.detail or (f"{result.rows:,} rows" if result.rows is not None else "")
+    if result.version is not None:
+        detail += f" -> {result.table} v{result.version}"
+    ctx.console.event(
+        "step_finished",
+        label=label,
+        kind=step.kind,
+        name=step.name,
+        status=result.status,
+        detail=detail,
+        seconds=seconds,
+        rows=result.rows,
+    )
+    return StepRecord(
+        kind=step.kind,
+        name=step.name,
+        status=result.status,
+        seconds=round(seconds, 4),
+        rows=result.rows,
+        table=result.table,
+        version=result.version,
+        detail=result.detail,
+        checks=result.checks,
+    )
+
+
+def _dispatch(ctx: RunContext, step: Step) -> StepResult:
+    if isinstance(step, SourceStep):
+        from duckpipe.ingest import land_source
+
+        return land_source(ctx, step)
+    if isinstance(step, SeedStep):
+        from duckpipe.transform import load_seed
+
+        return load_seed(ctx, step)
+    if isinstance(step, ModelStep):
+        from duckpipe.transform import build_model
+
+        return build_model(ctx, step)
+    raise AssertionError(f"unknown step {step!r}")
+
+
+__all__ = ["RunContext", "RunHistory", "RunReport", "StepResult", "make_plan", "run_project"]

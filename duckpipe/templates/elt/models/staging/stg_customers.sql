@@ -1,0 +1,7 @@
+select
+    customer_id,
+    name,
+    email,
+    country,
+    cast(signup_date as date) as signup_date
+from raw_customers
