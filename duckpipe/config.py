@@ -202,7 +202,9 @@ def parse_config(text: str, *, file: str = CONFIG_FILE) -> ProjectConfig:
         root = yaml.compose(text)
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        # the context mark points at the construct that is broken (an unclosed bracket),
+        # the problem mark at where the parser noticed (often the end of the file)
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         where = f"{file}:{mark.line + 1}" if mark else file
         raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where=where) from None
     if not isinstance(data, dict):

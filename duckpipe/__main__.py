@@ -1,0 +1,5 @@
+"""``python -m duckpipe`` runs the CLI."""
+
+from duckpipe.cli import main
+
+main()
