@@ -86,21 +86,23 @@ class RichConsole(Console):
         self.quiet = quiet
 
     def event(self, kind: str, /, **fields: Any) -> None:
-        if self.quiet:
+        if self.quiet or kind not in ("step_started", "step_finished"):
             return
+        name = f"{fields.get('kind', '')} {fields.get('name', '')}".strip() or fields.get(
+            "label", ""
+        )
         if kind == "step_started":
-            self.rich.print(f"[dim]…[/dim] {fields.get('label', '')}")
-        elif kind == "step_finished":
-            status = fields.get("status", "ok")
-            colour = {"ok": "green", "failed": "red", "skipped": "yellow", "blocked": "red"}.get(
-                status, "white"
-            )
-            detail = fields.get("detail") or ""
-            secs = fields.get("seconds")
-            timing = f" [dim]{secs:.2f}s[/dim]" if isinstance(secs, int | float) else ""
-            self.rich.print(
-                f"[{colour}]{status:>7}[/{colour}] {fields.get('label', '')} {detail}{timing}"
-            )
+            if self.rich.is_terminal:
+                self.rich.print(f"[dim]  start {name}[/dim]")
+            return
+        status = fields.get("status", "ok")
+        colour = {"ok": "green", "failed": "red", "skipped": "yellow", "blocked": "red"}.get(
+            status, "white"
+        )
+        detail = fields.get("detail") or ""
+        secs = fields.get("seconds")
+        timing = f" [dim]{secs:.2f}s[/dim]" if isinstance(secs, int | float) else ""
+        self.rich.print(f"[{colour}]{status:>7}[/{colour}] {name} [dim]{detail}[/dim]{timing}")
 
     def info(self, message: str) -> None:
         if not self.quiet:
