@@ -32,7 +32,6 @@ from tests.services.service import Service
 OS_USER = "postgres"
 SERVER_SETTINGS = {
     "fsync": "off",
-    "synchronous_commit": "off",
     "full_page_writes": "off",
     "wal_level": "logical",
     "max_replication_slots": "8",
@@ -127,7 +126,12 @@ class PostgresService(Service):
         finally:
             password_file.unlink()
         argv = [str(bin_dir / "postgres"), "-D", str(self.data_dir), "-p", str(self.port)]
-        argv += ["-c", f"listen_addresses={self.host}", "-c", f"unix_socket_directories={self.root}"]
+        argv += [
+            "-c",
+            f"listen_addresses={self.host}",
+            "-c",
+            f"unix_socket_directories={self.root}",
+        ]
         for key, value in SERVER_SETTINGS.items():
             argv += ["-c", f"{key}={value}"]
         self._process = ManagedProcess(

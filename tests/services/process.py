@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import psutil
+
 LOOPBACK = "127.0.0.1"
 
 
@@ -166,40 +168,47 @@ class ManagedProcess:
             target = (self._stop_pid() if self._stop_pid else None) or self._popen.pid
             with contextlib.suppress(ProcessLookupError):
                 os.kill(target, self.stop_signal)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self._popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                pass
         self.kill()
 
     def kill(self) -> None:
-        """SIGKILL the whole process group at once, as a crash would."""
+        """SIGKILL the service and every process it started, as a crash would."""
         if self._popen is None:
             return
+        leader = self._popen.pid
+        # Descendants first, while the leader can still reap them: a postmaster killed
+        # under a live runuser is reaped at once, so its pid is free for the restart.
+        # Postgres backends call setsid(), so the process group alone misses them.
+        _kill_and_wait(_descendants(leader))
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._popen.pid, signal.SIGKILL)
+            os.killpg(leader, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._popen.wait(timeout=10)
-        _wait_group_gone(self._popen.pid, timeout=10)
         _RUNNING.discard(self)
 
 
-def _wait_group_gone(pgid: int, timeout: float) -> None:
-    """Wait until every process of the group is reaped.
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
 
-    Orphaned members (a postmaster whose runuser parent died with it) are reaped by
-    init a little later; until then their pids still exist, and a restarted server
-    would take them for a live predecessor.
-    """
+
+def _kill_and_wait(processes: list[psutil.Process], timeout: float = 10.0) -> None:
+    """SIGKILL the processes; wait until each is gone or a zombie (it holds nothing then)."""
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return
-        except PermissionError:
-            pass
-        time.sleep(0.02)
+    for process in processes:
+        while time.monotonic() < deadline:
+            try:
+                if process.status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.01)
 
 
 @atexit.register
