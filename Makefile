@@ -17,8 +17,8 @@ demo: venv
 	cd sql && ../$(BIN)/duckpipe run
 
 lint: venv
-	$(BIN)/ruff check duckpipe tests benchmarks
-	$(BIN)/ruff format --check duckpipe tests benchmarks
+	$(BIN)/ruff check duckpipe tests $(wildcard benchmarks)
+	$(BIN)/ruff format --check duckpipe tests $(wildcard benchmarks)
 	$(BIN)/mypy duckpipe
 
 services: venv
