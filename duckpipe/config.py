@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from duckpipe.errors import ConfigError, did_you_mean
 
@@ -66,6 +73,7 @@ class SourceConfig(_Strict):
     topic_pattern: str | None = None
     group_id: str | None = None
     value_format: Literal["json", "bytes"] = "json"
+    client: Literal["auto", "confluent-kafka", "kafka-python"] = "auto"
 
     @field_validator("primary_key", "partition_by", "topics", mode="before")
     @classmethod
@@ -125,6 +133,45 @@ class QualityConfig(_Strict):
     samples_limit: int = Field(100, ge=0)
 
 
+_DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: Any) -> Any:
+    """``"250ms"``, ``"30s"``, ``"5m"``, ``"1h"``, ``"1d"`` or a number of seconds -> seconds."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 5m, 1h)")
+        return float(match["n"]) * _UNIT_SECONDS[match["unit"] or "s"]
+    return value
+
+
+class WindowConfig(_Strict):
+    """An event-time window over a stream; durations are ``30s``, ``5m``, ``1h`` or seconds."""
+
+    type: Literal["tumbling", "hopping", "session"]
+    time_column: str = "_timestamp"
+    time_unit: Literal["s", "ms", "us"] = "ms"
+    size: float | None = Field(None, gt=0)
+    slide: float | None = Field(None, gt=0)
+    gap: float | None = Field(None, gt=0)
+    allowed_lateness: float = Field(0.0, ge=0)
+
+    @field_validator("size", "slide", "gap", "allowed_lateness", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return parse_duration(value)
+
+    @model_validator(mode="after")
+    def _needs(self) -> WindowConfig:
+        needed = {"tumbling": ["size"], "hopping": ["size", "slide"], "session": ["gap"]}
+        for name in needed[self.type]:
+            if getattr(self, name) is None:
+                raise ValueError(f"a {self.type} window needs '{name}'")
+        return self
+
+
 class StreamConfig(_Strict):
     """One long-running pipeline in ``streams:``."""
 
@@ -133,11 +180,23 @@ class StreamConfig(_Strict):
     sql: str | None = None
     max_records: int = Field(10_000, gt=0)
     max_interval: float = Field(5.0, gt=0)
-    window: dict[str, Any] = {}
+    window: WindowConfig | None = None
     dlq_topic: str | None = None
     format: Literal["delta", "iceberg"] | None = None
     mode: Literal["append", "update"] = "append"
     key: list[str] = []
+    partition_by: list[str] = []
+    start: Literal["earliest", "latest"] = "earliest"
+
+    @field_validator("max_interval", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return parse_duration(value)
+
+    @field_validator("key", "partition_by", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
 
 class PricesConfig(_Strict):
@@ -269,8 +328,10 @@ def _model_at(loc: list[str]) -> type[BaseModel] | None:
         args = getattr(annotation, "__args__", ())
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             model = annotation
-        elif args and isinstance(args[-1], type) and issubclass(args[-1], BaseModel):
-            model = args[-1]
         else:
-            return None
+            # dict[str, Model] or Model | None
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            if not models:
+                return None
+            model = models[-1]
     return model
