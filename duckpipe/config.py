@@ -118,6 +118,14 @@ class ModelsConfig(_Strict):
     concurrency: int = Field(1, ge=1)
 
 
+class SeedConfig(_Strict):
+    """One seed in ``seeds:``: column types (the rest are inferred) and CSV options."""
+
+    column_types: dict[str, str] = {}
+    delimiter: str | None = None
+    header: bool = True
+
+
 class CatalogConfig(_Strict):
     """The Iceberg catalog; SQLite under ``.duckpipe/`` unless a URI is given."""
 
@@ -216,6 +224,7 @@ class ProjectConfig(_Strict):
     vars: dict[str, Any] = {}
     sources: dict[str, SourceConfig] = {}
     models: ModelsConfig = ModelsConfig()
+    seeds: dict[str, SeedConfig] = {}
     quality: QualityConfig = QualityConfig()
     streams: dict[str, StreamConfig] = {}
     prices: PricesConfig = PricesConfig()
