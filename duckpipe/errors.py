@@ -95,6 +95,12 @@ class StreamError(DuckpipeError):
     """The streaming loop failed."""
 
 
+class StreamFenced(StreamError):
+    """Another instance of the stream took over; this one must stop without committing."""
+
+    exit_code = 3
+
+
 class MissingDependency(DuckpipeError):
     """An optional package is needed for this feature."""
 
