@@ -44,6 +44,10 @@ class Engine:
         if self._registered.pop(name, None) is not None:
             self.con.unregister(name)
 
+    def registered(self) -> dict[str, object]:
+        """The Arrow objects registered by name (a copy), e.g. to mirror them on a second connection."""
+        return dict(self._registered)
+
     def names(self) -> list[str]:
         """Every table and view name visible to SQL."""
         rows = self.con.execute(
