@@ -21,9 +21,9 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from tests.services.process import (
-    LOOPBACK,
     ManagedProcess,
     ServiceError,
     apt_install,
@@ -160,11 +160,9 @@ def _cluster_id() -> str:
 class KafkaService(Service):
     """A running single-node Kafka cluster; clients connect to ``bootstrap``."""
 
-    host: str = LOOPBACK
-    port: int = field(default_factory=free_port)
+    kind: ClassVar[str] = "kafka"
     controller_port: int = field(default_factory=free_port)
     version: str = KAFKA_VERSION
-    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="duckpipe-kafka-")))
     start_timeout: float = 90.0
 
     @property

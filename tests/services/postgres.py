@@ -15,16 +15,14 @@ import os
 import pwd
 import shutil
 import signal
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from tests.services.process import (
-    LOOPBACK,
     ManagedProcess,
     ServiceError,
     apt_install,
-    free_port,
     run_checked,
 )
 from tests.services.service import Service
@@ -74,13 +72,10 @@ def _as_postgres(argv: list[str]) -> list[str]:
 class PostgresService(Service):
     """A running PostgreSQL server; ``uri`` connects over TCP with a password."""
 
-    host: str = LOOPBACK
-    port: int = field(default_factory=free_port)
+    kind: ClassVar[str] = "pg"
     user: str = "duckpipe"
     password: str = "duckpipe"
     dbname: str = "duckpipe"
-    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="duckpipe-pg-")))
-    start_timeout: float = 60.0
 
     @property
     def uri(self) -> str:

@@ -15,14 +15,12 @@ below give each library its own spelling of those settings:
 from __future__ import annotations
 
 import sys
-import tempfile
 import urllib.request
 import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from tests.services.process import LOOPBACK, ManagedProcess, free_port
+from tests.services.process import ManagedProcess
 from tests.services.service import Service
 
 
@@ -30,12 +28,10 @@ from tests.services.service import Service
 class S3Service(Service):
     """A running moto S3 server; ``endpoint_url`` is its address."""
 
-    host: str = LOOPBACK
-    port: int = field(default_factory=free_port)
+    kind: ClassVar[str] = "s3"
     region: str = "us-east-1"
     access_key: str = "testing"
     secret_key: str = "testing"
-    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="duckpipe-s3-")))
     start_timeout: float = 30.0
 
     @property

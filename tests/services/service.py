@@ -1,6 +1,7 @@
 """What every test service shares: launch, start/stop/kill, readiness, clean-up.
 
-A concrete service is a dataclass that sets up its files in ``_setup`` (once), says
+A concrete service is a dataclass (host, port and a temporary ``root`` folder come
+from here) that sets up its files in ``_setup`` (once), says
 when it is ready in ``_is_ready``, and may do one-time work after its first start in
 ``_after_first_start``. ``stop()`` then ``start()`` restarts it on the same port with
 the same data, which is how tests exercise reconnects and retries.
@@ -9,19 +10,30 @@ the same data, which is how tests exercise reconnects and retries.
 from __future__ import annotations
 
 import shutil
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
-from tests.services.process import ManagedProcess, ServiceError
+from tests.services.process import LOOPBACK, ManagedProcess, ServiceError, free_port
 
 
+@dataclass
 class Service:
-    root: Path
-    start_timeout: float
-    _process: ManagedProcess | None = None
-    _started_once: bool = False
-    startup_seconds: float = 0.0
+    kind: ClassVar[str] = "service"
+    host: str = LOOPBACK
+    port: int = field(default_factory=free_port)
+    root: Path = Path()
+    """Folder for the service's data and log; a new temporary folder by default."""
+    start_timeout: float = 60.0
+    startup_seconds: float = field(default=0.0, init=False)
     """Seconds from process start to ready, measured on the last ``start()``."""
+    _process: ManagedProcess | None = field(default=None, init=False, repr=False)
+    _started_once: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.root == Path():
+            self.root = Path(tempfile.mkdtemp(prefix=f"duckpipe-{self.kind}-"))
 
     @classmethod
     def launch(cls, **kwargs: Any) -> Self:
