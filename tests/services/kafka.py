@@ -165,6 +165,11 @@ class KafkaService(Service):
     version: str = KAFKA_VERSION
     start_timeout: float = 90.0
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        while self.controller_port == self.port:
+            self.controller_port = free_port(self.host)
+
     @property
     def bootstrap(self) -> str:
         return f"{self.host}:{self.port}"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 import urllib.request
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from tests.services.process import ManagedProcess
@@ -33,6 +33,7 @@ class S3Service(Service):
     access_key: str = "testing"
     secret_key: str = "testing"
     start_timeout: float = 30.0
+    _client: Any = field(default=None, init=False, repr=False)
 
     @property
     def endpoint_url(self) -> str:
@@ -58,7 +59,12 @@ class S3Service(Service):
         }
 
     def client(self) -> Any:
-        """A boto3 S3 client for this server."""
+        """A boto3 S3 client for this server (one, shared: boto3 clients are thread-safe)."""
+        if self._client is None:
+            self._client = self._new_client()
+        return self._client
+
+    def _new_client(self) -> Any:
         import boto3
 
         return boto3.client(
