@@ -1,15 +1,33 @@
-"""Lake sinks, chosen by table format and URI scheme."""
+"""Lake sinks, chosen by table format and URI scheme.
+
+``open_sink("./lake")`` is a Delta lake on local disk; ``format="iceberg"`` an Iceberg
+one (SQL catalog on SQLite under the project's ``.duckpipe/`` unless ``catalog.uri``
+names PostgreSQL); ``s3://bucket/prefix`` puts either on object storage and
+``memory://name`` gives the in-memory twin used by fast tests.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import ConfigError
-from duckpipe.sinks.base import Capabilities, CommitResult, MergeSpec, Position, Sink, WriteMode
+from duckpipe.errors import ConfigError, did_you_mean
+from duckpipe.sinks.base import (
+    Capabilities,
+    CommitResult,
+    MaintenanceResult,
+    MergeSpec,
+    Position,
+    SchemaMode,
+    Sink,
+    TableInfo,
+    WriteMode,
+)
 
 if TYPE_CHECKING:
     from duckpipe.config import CatalogConfig
+
+FORMATS = ("delta", "iceberg")
 
 
 def open_sink(
@@ -38,16 +56,21 @@ def open_sink(
             kwargs["namespace"] = catalog.namespace
         return IcebergSink(uri, **kwargs)
     raise ConfigError(
-        f"unknown table format '{format}'", where="format", hint="use delta or iceberg"
+        f"unknown table format '{format}'",
+        where="format",
+        hint=did_you_mean(format, FORMATS) or "use delta or iceberg",
     )
 
 
 __all__ = [
     "Capabilities",
     "CommitResult",
+    "MaintenanceResult",
     "MergeSpec",
     "Position",
+    "SchemaMode",
     "Sink",
+    "TableInfo",
     "WriteMode",
     "open_sink",
 ]

@@ -1,8 +1,14 @@
-"""The Sink protocol: a lake table format that commits Arrow data plus a source position atomically."""
+"""The Sink protocol: a lake table format that commits Arrow data plus a source position atomically.
+
+Three implementations share one contract (``tests/sinks/test_contract.py``): Delta
+(``deltalake``), Iceberg (``pyiceberg``) and an in-memory twin for fast unit tests.
+Callers check ``capabilities`` instead of the sink's type.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -10,6 +16,19 @@ if TYPE_CHECKING:
     import pyarrow.dataset as ds
 
 WriteMode = Literal["append", "overwrite", "merge"]
+SchemaMode = Literal["strict", "evolve", "overwrite"]
+"""How a write treats a schema that differs from the table's.
+
+``strict``: the data must fit the table (after safe casts). ``evolve``: new nullable
+columns are added to the table. ``overwrite``: a whole-table overwrite replaces the schema.
+"""
+
+MergeStrategy = Literal["auto", "library", "rewrite"]
+"""``library``: the format library's own MERGE. ``rewrite``: duckpipe computes the new
+contents of the touched partitions/files in DuckDB and replaces them in one commit."""
+
+DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024
+DEFAULT_RETENTION_HOURS = 168
 
 
 @dataclass(frozen=True)
@@ -33,17 +52,29 @@ class Capabilities:
     supports_time_travel: bool = False
     supports_partitioning: bool = False
     supports_zorder: bool = False
+    supports_partition_transforms: bool = False
+    supports_sort_order: bool = False
+    supports_compaction: bool = False
+    supports_vacuum: bool = False
 
 
 @dataclass(frozen=True)
 class MergeSpec:
-    """Predicate-based upsert: match on ``keys`` (plus ``predicate``), then apply the clauses."""
+    """Predicate-based upsert: match on ``keys`` (plus ``predicate``), then apply the clauses.
+
+    Expressions are SQL over two aliases: ``s`` (the incoming rows) and ``t`` (the table).
+
+    >>> MergeSpec(keys=["id"], predicate="s.updated_at > t.updated_at",
+    ...           update={"amount": "s.amount"}, delete_when="s.deleted")  # doctest: +ELLIPSIS
+    MergeSpec(keys=['id'], ...)
+    """
 
     keys: list[str]
     predicate: str | None = None
     update: Literal["all", "none"] | dict[str, str] = "all"
     insert: bool = True
     delete_when: str | None = None
+    strategy: MergeStrategy = "auto"
 
 
 @dataclass
@@ -59,11 +90,50 @@ class CommitResult:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class MaintenanceResult:
+    """What a compaction, Z-order or vacuum did."""
+
+    table: str
+    operation: str
+    version: int | None = None
+    files_removed: int = 0
+    files_added: int = 0
+    bytes_removed: int = 0
+    snapshots_expired: int = 0
+    dry_run: bool = False
+    paths: list[str] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TableInfo:
+    """A summary of one table for ``duckpipe table show``."""
+
+    name: str
+    format: str
+    location: str
+    version: int | None
+    schema: pa.Schema
+    partition_by: list[str] = field(default_factory=list)
+    sort_by: list[str] = field(default_factory=list)
+    num_files: int = 0
+    num_rows: int = 0
+    size_bytes: int = 0
+    properties: dict[str, str] = field(default_factory=dict)
+
+
 @runtime_checkable
 class Sink(Protocol):
-    """A table format under one lake root. Tables are addressed by name."""
+    """A table format under one lake root. Tables are addressed by name.
+
+    Names may contain ``/`` (``_dlq/orders``); names starting with ``_`` are internal
+    (dead letters, quarantined rows) and are not attached to SQL by name.
+    """
 
     capabilities: Capabilities
+    format: str
+    root: str
 
     def exists(self, table: str) -> bool:
         """Whether ``table`` exists in the lake."""
@@ -71,6 +141,17 @@ class Sink(Protocol):
 
     def tables(self) -> list[str]:
         """Names of every table under the lake root."""
+        ...
+
+    def create(
+        self,
+        table: str,
+        schema: pa.Schema,
+        *,
+        partition_by: list[str] | None = None,
+        sort_by: list[str] | None = None,
+    ) -> None:
+        """Create an empty table from an Arrow schema (partition transforms: ``day(ts)``...)."""
         ...
 
     def write(
@@ -83,8 +164,14 @@ class Sink(Protocol):
         merge: MergeSpec | None = None,
         predicate: str | None = None,
         position: Position | None = None,
+        schema_mode: SchemaMode | None = None,
+        sort_by: list[str] | None = None,
     ) -> CommitResult:
-        """Commit ``data`` (and ``position``, if given) to ``table`` in one atomic commit."""
+        """Commit ``data`` (and ``position``, if given) to ``table`` in one atomic commit.
+
+        ``predicate`` with ``mode="overwrite"`` replaces only the rows it matches (the new
+        rows must match it too). A missing table is created (``partition_by``, ``sort_by``).
+        """
         ...
 
     def read_position(self, table: str, writer_id: str) -> Position | None:
@@ -92,15 +179,44 @@ class Sink(Protocol):
         ...
 
     def dataset(
-        self, table: str, *, version: int | None = None, timestamp: str | None = None
+        self, table: str, *, version: int | None = None, timestamp: str | datetime | None = None
     ) -> ds.Dataset:
         """A pyarrow dataset of ``table`` (optionally as of a version or time), for pushdown scans."""
         ...
 
-    def version(self, table: str) -> int | None:
-        """The current version (Delta) or snapshot sequence (Iceberg) of ``table``."""
+    def schema(self, table: str) -> pa.Schema:
+        """The table's current Arrow schema."""
         ...
 
-    def history(self, table: str) -> list[dict[str, Any]]:
-        """Commits of ``table``, newest first."""
+    def version(self, table: str) -> int | None:
+        """The current version (Delta) or snapshot sequence number (Iceberg) of ``table``."""
+        ...
+
+    def history(self, table: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Commits of ``table``, newest first: version, timestamp, operation, positions, metrics."""
+        ...
+
+    def describe(self, table: str) -> TableInfo:
+        """Schema, partitioning, file and row counts of ``table``."""
+        ...
+
+    def compact(
+        self, table: str, *, target_size: int = DEFAULT_TARGET_FILE_SIZE
+    ) -> MaintenanceResult:
+        """Bin-pack small files into files near ``target_size`` bytes, in one atomic commit."""
+        ...
+
+    def vacuum(
+        self,
+        table: str,
+        *,
+        retention_hours: float = DEFAULT_RETENTION_HOURS,
+        dry_run: bool = False,
+        enforce_retention: bool = True,
+    ) -> MaintenanceResult:
+        """Expire old versions and delete files no version within ``retention_hours`` needs."""
+        ...
+
+    def drop(self, table: str) -> None:
+        """Delete ``table`` and its files."""
         ...

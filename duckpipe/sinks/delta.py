@@ -1,74 +1,128 @@
-"""Delta Lake sink over delta-rs (``deltalake``)."""
+"""Delta Lake sink over delta-rs (``deltalake``).
+
+Tables are folders ``<root>/<name>`` holding a ``_delta_log``. A source position is
+committed with the rows as an app transaction (``txn`` action: writer id -> sequence
+number, kept in checkpoints) plus commit metadata with the position itself. Every
+duckpipe commit carries the positions of all writers forward, so they survive log
+clean-up; the app transaction fences two processes that write as the same writer.
+"""
 
 from __future__ import annotations
 
-import json
-import os
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import SinkError, did_you_mean
-from duckpipe.sinks.base import Capabilities, CommitResult, MergeSpec, Position, WriteMode
+from duckpipe.errors import CommitConflict, SinkError, did_you_mean
+from duckpipe.sinks.base import (
+    DEFAULT_RETENTION_HOURS,
+    DEFAULT_TARGET_FILE_SIZE,
+    Capabilities,
+    CommitResult,
+    MaintenanceResult,
+    MergeSpec,
+    Position,
+    SchemaMode,
+    TableInfo,
+    WriteMode,
+)
+from duckpipe.sinks.positions import (
+    POSITIONS_KEY,
+    StoredPosition,
+    decode_map,
+    encode_map,
+    stale_writer,
+)
+from duckpipe.sinks.storage import StorageConfig, delete_tree, find_dirs_with, is_remote
 
 if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.dataset as ds
-    from deltalake import DeltaTable
+    from deltalake import CommitProperties, DeltaTable
 
-POSITION_KEY = "duckpipe.position"
+    from duckpipe.sinks.prepare import Prepared
 
 
 class DeltaSink:
-    """Tables are folders ``<root>/<name>`` holding a ``_delta_log``."""
+    """A folder (local or ``s3://``) of Delta tables."""
 
+    format = "delta"
     capabilities = Capabilities(
         supports_merge=True,
         supports_exactly_once=True,
         supports_time_travel=True,
         supports_partitioning=True,
         supports_zorder=True,
+        supports_compaction=True,
+        supports_vacuum=True,
     )
 
     def __init__(self, root: str, *, storage_options: dict[str, str] | None = None) -> None:
-        self.root = root.rstrip("/")
-        self.storage_options = storage_options or {}
+        import os
+
+        self.root = root.rstrip("/") if is_remote(root) else os.path.abspath(root)
+        self.storage = StorageConfig.from_options(storage_options, use_env=is_remote(root))
+        self.storage_options = self.storage.delta_options() if is_remote(root) else {}
+        self.merge_strategy = "auto"
 
     def uri(self, table: str) -> str:
         return f"{self.root}/{table}"
 
+    # -- catalog ---------------------------------------------------------------
     def exists(self, table: str) -> bool:
         from deltalake import DeltaTable
 
         return DeltaTable.is_deltatable(self.uri(table), storage_options=self.storage_options)
 
     def tables(self) -> list[str]:
-        if "://" in self.root:
-            raise SinkError(
-                "listing tables on object storage is not available yet", where=self.root
-            )
-        if not os.path.isdir(self.root):
-            return []
-        found = []
-        for dirpath, dirnames, _ in os.walk(self.root):
-            if "_delta_log" in dirnames:
-                found.append(os.path.relpath(dirpath, self.root))
-                dirnames.clear()
-        return sorted(found)
+        return find_dirs_with(self.root, self.storage, "_delta_log")
 
-    def _table(self, table: str, version: int | None = None) -> DeltaTable:
+    def _open(self, table: str) -> DeltaTable:
         from deltalake import DeltaTable
         from deltalake.exceptions import TableNotFoundError
 
         try:
-            dt = DeltaTable(self.uri(table), storage_options=self.storage_options)
+            return DeltaTable(self.uri(table), storage_options=self.storage_options)
         except TableNotFoundError:
             raise SinkError(
                 f"no Delta table '{table}' in {self.root}",
-                hint=did_you_mean(table, self.tables()) if "://" not in self.root else None,
+                where=table,
+                hint=did_you_mean(table, self.tables()) or "write to it first",
             ) from None
-        if version is not None:
-            dt.load_as_version(version)
-        return dt
 
+    def _open_or_none(self, table: str) -> DeltaTable | None:
+        return self._open(table) if self.exists(table) else None
+
+    def create(
+        self,
+        table: str,
+        schema: pa.Schema,
+        *,
+        partition_by: list[str] | None = None,
+        sort_by: list[str] | None = None,
+    ) -> None:
+        from deltalake import DeltaTable
+
+        from duckpipe.sinks.partitioning import check_columns, parse_sorts
+        from duckpipe.sinks.schema import lake_schema
+
+        if self.exists(table):
+            raise SinkError(f"table '{table}' already exists in {self.root}", where=table)
+        columns = _partition_columns(partition_by, schema.names, table)
+        check_columns(parse_sorts(sort_by), schema.names, table)
+        config = {"duckpipe.sortBy": ",".join(sort_by)} if sort_by else None
+        DeltaTable.create(
+            self.uri(table),
+            schema=lake_schema(schema),
+            partition_by=columns or None,
+            storage_options=self.storage_options,
+            configuration=config,
+        )
+
+    def drop(self, table: str) -> None:
+        self._open(table)
+        delete_tree(self.uri(table), self.storage)
+
+    # -- writes ----------------------------------------------------------------
     def write(
         self,
         table: str,
@@ -79,52 +133,369 @@ class DeltaSink:
         merge: MergeSpec | None = None,
         predicate: str | None = None,
         position: Position | None = None,
+        schema_mode: SchemaMode | None = None,
+        sort_by: list[str] | None = None,
     ) -> CommitResult:
-        import pyarrow as pa
-        from deltalake import CommitProperties, write_deltalake
+        from duckpipe.sinks.prepare import materialize, resolve_schema_mode, with_retry
 
-        if mode == "merge":
-            raise SinkError("merge is not available in this sink yet", where=table)
-        props = None
-        if position is not None:
-            props = CommitProperties(
-                custom_metadata={POSITION_KEY: json.dumps({position.writer_id: position.value})}
+        incoming = materialize(data)
+        resolved = resolve_schema_mode(mode, predicate, schema_mode)
+        if mode == "merge" and merge is None:
+            raise SinkError(
+                "mode='merge' needs a MergeSpec",
+                where=table,
+                hint="pass merge=MergeSpec(keys=[...])",
             )
-        if isinstance(data, pa.RecordBatchReader):
-            data = data.read_all()
-        write_deltalake(  # type: ignore[call-overload, misc]
-            self.uri(table),
-            data,
-            mode=mode,
-            partition_by=partition_by or None,
-            predicate=predicate,
-            storage_options=self.storage_options,
-            commit_properties=props,
-            schema_mode="merge" if mode == "append" else "overwrite",
-        )
-        return CommitResult(table=table, version=self.version(table), rows_written=data.num_rows)
+        if not self.exists(table):
+            self.create(table, incoming.schema, partition_by=partition_by, sort_by=sort_by)
 
+        def attempt() -> CommitResult:
+            return self._write_once(table, incoming, mode, merge, predicate, position, resolved)
+
+        return with_retry(attempt, table=table)
+
+    def _write_once(
+        self,
+        table: str,
+        incoming: pa.Table,
+        mode: WriteMode,
+        merge: MergeSpec | None,
+        predicate: str | None,
+        position: Position | None,
+        schema_mode: SchemaMode,
+    ) -> CommitResult:
+        from deltalake import write_deltalake
+
+        from duckpipe.sinks.partitioning import parse_sorts, sort_table
+        from duckpipe.sinks.prepare import prepare
+
+        dt = self._open(table)
+        current = _arrow_schema(dt)
+        prepared = prepare(
+            incoming, current, table=table, schema_mode=schema_mode, partial=mode == "merge"
+        )
+        props = self._commit_properties(dt, position)
+        if mode == "merge":
+            assert merge is not None
+            with _commit_errors(table, position):
+                return self._merge(dt, table, prepared, merge, props)
+        rows = sort_table(prepared.data, parse_sorts(_sort_by(dt)))
+        delta_schema_mode = (
+            "overwrite" if prepared.replace_schema else ("merge" if prepared.new_fields else None)
+        )
+        with _commit_errors(table, position):
+            write_deltalake(  # type: ignore[call-overload, misc]
+                dt,
+                rows,
+                mode=mode,
+                predicate=predicate,
+                schema_mode=delta_schema_mode,
+                partition_by=dt.metadata().partition_columns or None,
+                storage_options=self.storage_options,
+                commit_properties=props,
+            )
+        dt.update_incremental()
+        metrics = dt.history(1)[0].get("operationMetrics", {})
+        deleted = int(metrics.get("num_deleted_rows") or 0)
+        return CommitResult(
+            table,
+            dt.version(),
+            rows_written=rows.num_rows,
+            rows_inserted=rows.num_rows,
+            rows_deleted=deleted,
+            metrics=metrics,
+        )
+
+    def _merge(
+        self,
+        dt: DeltaTable,
+        table: str,
+        prepared: Prepared,
+        spec: MergeSpec,
+        props: CommitProperties,
+    ) -> CommitResult:
+        from duckpipe.sinks.delta_merge import library_merge, rewrite_merge
+        from duckpipe.sinks.merge import check_keys
+
+        source = prepared.data
+        target_columns = [*_arrow_schema(dt).names, *(f.name for f in prepared.new_fields)]
+        check_keys(spec, table, target_columns, source.column_names)
+        strategy = spec.strategy if spec.strategy != "auto" else self.merge_strategy
+        partitioned = bool(dt.metadata().partition_columns)
+        if strategy == "rewrite" or (strategy == "auto" and partitioned):
+            return rewrite_merge(self, dt, table, prepared, spec, props)
+        return library_merge(dt, table, prepared, spec, props)
+
+    def _commit_properties(self, dt: DeltaTable, position: Position | None) -> CommitProperties:
+        """Commit metadata carrying every writer's position forward (and ours, fenced)."""
+        from deltalake import CommitProperties
+        from deltalake.transaction import Transaction
+
+        positions = _latest_positions(dt)
+        txns = []
+        if position is not None:
+            seq = (dt.transaction_version(position.writer_id) or 0) + 1
+            positions[position.writer_id] = StoredPosition(
+                position.writer_id, seq, dict(position.value)
+            )
+            txns.append(Transaction(position.writer_id, seq))
+        metadata = {POSITIONS_KEY: encode_map(positions)} if positions else None
+        return CommitProperties(custom_metadata=metadata, app_transactions=txns or None)
+
+    # -- reads -----------------------------------------------------------------
     def read_position(self, table: str, writer_id: str) -> Position | None:
         if not self.exists(table):
             return None
-        for commit in self._table(table).history():
-            raw = commit.get(POSITION_KEY)
-            if raw:
-                positions = json.loads(raw)
-                if writer_id in positions:
-                    return Position(writer_id, positions[writer_id])
-        return None
+        dt = self._open(table)
+        seq = dt.transaction_version(writer_id)
+        if seq is None:
+            return None
+        for commit in _history_pages(dt):
+            stored = decode_map(commit.get(POSITIONS_KEY)).get(writer_id)
+            if stored is not None and stored.seq == seq:
+                return stored.position()
+        raise SinkError(
+            f"the position of writer '{writer_id}' (commit {seq}) is no longer in the Delta log "
+            f"of table '{table}'",
+            where=table,
+            hint="the log was cleaned up without a later duckpipe commit; reload the source "
+            "with --full-refresh",
+        )
+
+    def _at(self, table: str, version: int | None, timestamp: str | datetime | None) -> DeltaTable:
+        from duckpipe.sinks.timetravel import as_utc, no_version_at, parse_as_of
+
+        dt = self._open(table)
+        as_of: int | datetime | None = version
+        if as_of is None and timestamp is not None:
+            as_of = parse_as_of(timestamp)
+        if as_of is None:
+            return dt
+        try:
+            dt.load_as_version(as_utc(as_of) if isinstance(as_of, datetime) else as_of)
+        except Exception as exc:
+            if isinstance(as_of, datetime):
+                raise no_version_at(table, as_of, None) from None
+            raise SinkError(
+                f"table '{table}' has no version {as_of}",
+                where=table,
+                hint=f"the latest version is {self._open(table).version()}; older ones may be vacuumed ({exc})",
+            ) from None
+        return dt
 
     def dataset(
-        self, table: str, *, version: int | None = None, timestamp: str | None = None
+        self, table: str, *, version: int | None = None, timestamp: str | datetime | None = None
     ) -> ds.Dataset:
-        dt = self._table(table, version)
-        if timestamp is not None:
-            dt.load_as_version(timestamp)
-        return dt.to_pyarrow_dataset()
+        from duckpipe.sinks.reads import traced
+
+        return traced(self._at(table, version, timestamp).to_pyarrow_dataset())
+
+    def schema(self, table: str) -> pa.Schema:
+        return _arrow_schema(self._open(table))
 
     def version(self, table: str) -> int | None:
-        return self._table(table).version() if self.exists(table) else None
+        return self._open(table).version() if self.exists(table) else None
 
-    def history(self, table: str) -> list[dict[str, Any]]:
-        return list(self._table(table).history())
+    def history(self, table: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        from duckpipe.sinks.timetravel import from_millis
+
+        out = []
+        for commit in self._open(table).history(limit):
+            out.append(
+                {
+                    "version": commit.get("version"),
+                    "timestamp": from_millis(int(commit.get("timestamp", 0))),
+                    "operation": commit.get("operation"),
+                    "parameters": commit.get("operationParameters", {}),
+                    "positions": {
+                        w: p.value for w, p in decode_map(commit.get(POSITIONS_KEY)).items()
+                    },
+                    "metrics": commit.get("operationMetrics", {}),
+                }
+            )
+        return out
+
+    def describe(self, table: str) -> TableInfo:
+        dt = self._open(table)
+        actions = dt.get_add_actions(flatten=True)
+        import pyarrow as pa
+
+        actions = pa.table(actions)
+        return TableInfo(
+            name=table,
+            format=self.format,
+            location=self.uri(table),
+            version=dt.version(),
+            schema=_arrow_schema(dt),
+            partition_by=list(dt.metadata().partition_columns),
+            sort_by=_sort_by(dt),
+            num_files=actions.num_rows,
+            num_rows=int(pa.compute.sum(actions["num_records"]).as_py() or 0)
+            if actions.num_rows
+            else 0,
+            size_bytes=int(pa.compute.sum(actions["size_bytes"]).as_py() or 0)
+            if actions.num_rows
+            else 0,
+            properties=dict(dt.metadata().configuration),
+        )
+
+    # -- maintenance -----------------------------------------------------------
+    def compact(
+        self, table: str, *, target_size: int = DEFAULT_TARGET_FILE_SIZE
+    ) -> MaintenanceResult:
+        from duckpipe.sinks.maintenance import check_target_size
+
+        check_target_size(target_size, table=table)
+        dt = self._open(table)
+        with _commit_errors(table, None):
+            metrics = dt.optimize.compact(
+                target_size=target_size, commit_properties=self._commit_properties(dt, None)
+            )
+        return _optimize_result(table, "compact", dt, metrics)
+
+    def zorder(
+        self, table: str, columns: list[str], *, target_size: int = DEFAULT_TARGET_FILE_SIZE
+    ) -> MaintenanceResult:
+        """Rewrite files clustered along a Z-order curve of ``columns`` (better data skipping)."""
+        from duckpipe.sinks.partitioning import check_columns, parse_sorts
+
+        dt = self._open(table)
+        check_columns(parse_sorts(columns), _arrow_schema(dt).names, table)
+        with _commit_errors(table, None):
+            metrics = dt.optimize.z_order(
+                columns,
+                target_size=target_size,
+                commit_properties=self._commit_properties(dt, None),
+            )
+        return _optimize_result(table, "zorder", dt, metrics)
+
+    def vacuum(
+        self,
+        table: str,
+        *,
+        retention_hours: float = DEFAULT_RETENTION_HOURS,
+        dry_run: bool = False,
+        enforce_retention: bool = True,
+    ) -> MaintenanceResult:
+        from duckpipe.sinks.maintenance import check_retention
+
+        check_retention(retention_hours, enforce_retention, table=table)
+        dt = self._open(table)
+        deleted = dt.vacuum(
+            retention_hours=int(retention_hours),
+            dry_run=dry_run,
+            enforce_retention_duration=False,
+            full=True,
+            commit_properties=self._commit_properties(dt, None),
+        )
+        if retention_hours == 0 and not dry_run:
+            dt.update_incremental()
+        return MaintenanceResult(
+            table,
+            "vacuum",
+            version=dt.version(),
+            files_removed=len(deleted),
+            dry_run=dry_run,
+            paths=list(deleted),
+        )
+
+
+def _arrow_schema(dt: DeltaTable) -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema(dt.schema().to_arrow())
+
+
+def _sort_by(dt: DeltaTable) -> list[str]:
+    raw = dt.metadata().configuration.get("duckpipe.sortBy")
+    return [s for s in raw.split(",") if s] if raw else []
+
+
+def _partition_columns(partition_by: list[str] | None, columns: list[str], table: str) -> list[str]:
+    from duckpipe.sinks.partitioning import check_columns, parse_partitions
+
+    terms = parse_partitions(partition_by)
+    for term in terms:
+        if term.transform != "identity":
+            raise SinkError(
+                f"Delta tables partition by plain columns, not by the transform '{term}'",
+                where=f"{table}.{term.column}",
+                hint=f"add a column for it in SQL (e.g. CAST({term.column} AS DATE) AS "
+                f"{term.column}_{term.transform}) and partition by that, or use Iceberg",
+            )
+    check_columns(terms, columns, table)
+    return [t.column for t in terms]
+
+
+def _history_pages(dt: DeltaTable) -> Any:
+    """Commits newest first, reading the log in growing pages (most lookups need one)."""
+    seen = 0
+    for limit in (8, 64, None):
+        page = dt.history(limit)
+        yield from page[seen:]
+        if limit is None or len(page) < limit:
+            return
+        seen = len(page)
+
+
+def _latest_positions(dt: DeltaTable) -> dict[str, StoredPosition]:
+    for commit in _history_pages(dt):
+        if POSITIONS_KEY in commit:
+            return decode_map(commit[POSITIONS_KEY])
+    return {}
+
+
+class _commit_errors:
+    """Map delta-rs commit failures to CommitConflict (retryable or not) and SinkError."""
+
+    def __init__(self, table: str, position: Position | None) -> None:
+        self.table = table
+        self.position = position
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        from deltalake.exceptions import CommitFailedError, DeltaError, SchemaMismatchError
+
+        if exc is None or isinstance(exc, SinkError):
+            return False
+        message = str(exc).strip()
+        if isinstance(exc, CommitFailedError):
+            if "Concurrent transaction" in message and self.position is not None:
+                raise stale_writer(self.table, self.position.writer_id) from None
+            raise CommitConflict(
+                f"a concurrent commit to '{self.table}' conflicts with this one: {message.splitlines()[0]}",
+                where=self.table,
+                hint="the write is retried from the new table version",
+            ) from None
+        if isinstance(exc, SchemaMismatchError | DeltaError):
+            first = message.splitlines()[0]
+            raise SinkError(
+                f"Delta rejected the write to '{self.table}': {first}",
+                where=self.table,
+                hint=_hint_for(message),
+            ) from None
+        return False
+
+
+def _hint_for(message: str) -> str | None:
+    if "failed validation" in message:
+        return "rows written with a predicate must match the predicate"
+    if "schema" in message.lower():
+        return "cast the columns in SQL to the table's types, or write with schema_mode='overwrite'"
+    return None
+
+
+def _optimize_result(
+    table: str, operation: str, dt: DeltaTable, metrics: dict[str, Any]
+) -> MaintenanceResult:
+    dt.update_incremental()
+    return MaintenanceResult(
+        table,
+        operation,
+        version=dt.version(),
+        files_removed=int(metrics.get("numFilesRemoved", 0)),
+        files_added=int(metrics.get("numFilesAdded", 0)),
+        metrics={k: v for k, v in metrics.items() if not isinstance(v, dict | list)},
+    )
