@@ -114,10 +114,6 @@ class ManagedProcess:
     def running(self) -> bool:
         return self._popen is not None and self._popen.poll() is None
 
-    @property
-    def pid(self) -> int | None:
-        return self._popen.pid if self._popen is not None else None
-
     def start(self) -> None:
         if self.running:
             return
@@ -141,6 +137,7 @@ class ManagedProcess:
         """
         started = time.monotonic()
         delay = 0.05
+        last_error = "no answer yet"
         while True:
             if self._popen is None or self._popen.poll() is not None:
                 code = None if self._popen is None else self._popen.returncode
@@ -148,13 +145,16 @@ class ManagedProcess:
                     f"{self.name} exited (code {code}) before it was {what}; "
                     f"log {self.log_path}:\n{log_tail(self.log_path)}"
                 )
-            with contextlib.suppress(Exception):
+            try:
                 if ready():
                     return time.monotonic() - started
+            except Exception as error:  # not up yet: refused, timed out, half started
+                last_error = f"{type(error).__name__}: {error}"
             if time.monotonic() - started > timeout:
                 self.kill()
                 raise ServiceError(
-                    f"{self.name} was not {what} within {timeout:.0f}s; "
+                    f"{self.name} was not {what} within {timeout:.0f}s "
+                    f"(last readiness check: {last_error}); "
                     f"log {self.log_path}:\n{log_tail(self.log_path)}"
                 )
             time.sleep(delay)
