@@ -67,7 +67,11 @@ class ModelStep:
     def describe(self) -> str:
         deps = f" after {', '.join(self.depends_on)}" if self.depends_on else ""
         compiled = f" [{self.compiled_path}]" if self.compiled_path else ""
-        return f"model {self.name} as {self.materialized}{deps}{compiled}"
+        how = self.materialized
+        if how == "incremental":
+            keys = self.config.get("unique_key") or []
+            how += f" ({self.config.get('incremental_strategy')}{' on ' + ', '.join(keys) if keys else ''})"
+        return f"model {self.name} as {how}{deps}{compiled}"
 
 
 Step = SourceStep | SeedStep | ModelStep
@@ -107,20 +111,14 @@ def build_plan(
 
     ``extract_ranges`` come from each source's ``plan()`` over its stored position.
     """
-    from duckpipe.transform import plan_models
+    from duckpipe.transform import plan_models, selected_sources
 
     steps: list[Step] = []
+    chosen = selected_sources(project, options)
     for name, cfg in project.config.sources.items():
-        if cfg.resolved_type() == "kafka" or name not in extract_ranges:
-            continue
-        if options.select and not _source_selected(name, options.select):
+        if cfg.resolved_type() == "kafka" or name not in extract_ranges or name not in chosen:
             continue
         steps.append(SourceStep(name, cfg, landed_table(name, cfg), extract_ranges[name]))
     steps.extend(plan_models(project, options))
     return Plan(project=project.config.name, steps=tuple(steps), options=options)
 
-
-def _source_selected(name: str, select: tuple[str, ...]) -> bool:
-    return any(s.rstrip("+").lstrip("+") in (name, f"source:{name}") for s in select) or any(
-        s.startswith("source:") and s[7:] in ("*", name) for s in select
-    )

@@ -1,51 +1,60 @@
-"""Materialize models: views stay in DuckDB; tables are written to the lake."""
+"""Entry points the runner and ``duckpipe query`` call: build one model, attach a project."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from duckpipe.transform.graph import render
+from duckpipe.errors import DuckpipeError, ModelError
+from duckpipe.transform.graph import project_graph
 
 if TYPE_CHECKING:
     from duckpipe.engine import Engine
-    from duckpipe.plan import ModelStep, SeedStep
+    from duckpipe.plan import ModelStep
     from duckpipe.project import Project
     from duckpipe.runner import RunContext, StepResult
 
 
-def load_seed(ctx: RunContext, step: SeedStep) -> StepResult:
-    import pyarrow.csv as pcsv
-
-    from duckpipe.runner import StepResult
-
-    table = pcsv.read_csv(ctx.project.root / step.path)
-    ctx.engine.register(step.name, table)
-    return StepResult(rows=table.num_rows)
-
-
 def build_model(ctx: RunContext, step: ModelStep) -> StepResult:
-    from duckpipe.runner import StepResult
+    """Compile, stage, audit and publish one model with its materialization."""
+    from duckpipe.transform.execution import ModelBuild
+    from duckpipe.transform.incremental import build_incremental
+    from duckpipe.transform.materialize import build_ephemeral, build_table, build_view
 
-    sql = render(ctx.project.models[step.name].sql).strip().rstrip(";")
-    if step.materialized == "view":
-        ctx.engine.execute(f'create or replace view "{step.name}" as {sql}', where=step.path)
-        return StepResult()
-    data = ctx.engine.arrow(sql, where=step.path)
-    result = ctx.lake.write(step.name, data, mode="overwrite")
-    ctx.engine.register(step.name, ctx.lake.dataset(step.name))
-    return StepResult(rows=data.num_rows, table=step.name, version=result.version)
+    graph = project_graph(ctx.project)
+    node = graph.models[step.name]
+    materializations = {
+        "view": build_view,
+        "table": build_table,
+        "incremental": build_incremental,
+    }
+    try:
+        if node.materialized == "ephemeral":
+            return build_ephemeral(graph, node.name)
+        build = ModelBuild.prepare(ctx, graph, node)
+        return materializations[node.materialized](build)
+    except DuckpipeError:
+        raise
+    except Exception as exc:  # a lake or Arrow failure: still this model's failure
+        raise ModelError(f"{type(exc).__name__}: {exc}", where=node.path) from exc
 
 
-def attach_project(engine: Engine, project: Project) -> None:
-    """Make seeds and view models queryable in ``engine`` (lake tables are attached already)."""
-    import pyarrow.csv as pcsv
+def attach_project(engine: Engine, project: Project) -> list[str]:
+    """Make seeds and view models queryable in ``engine`` (lake tables are attached already).
 
-    from duckpipe.plan import ModelStep, RunOptions, SeedStep
-    from duckpipe.transform.graph import plan_models
+    Returns the views that could not be defined (their upstream tables are not built yet).
+    """
+    from duckpipe.transform.execution import define_view
+    from duckpipe.transform.seeds import register_seed
 
-    for step in plan_models(project, RunOptions()):
-        if isinstance(step, SeedStep):
-            engine.register(step.name, pcsv.read_csv(project.root / step.path))
-        elif isinstance(step, ModelStep) and step.materialized == "view":
-            sql = render(project.models[step.name].sql).strip().rstrip(";")
-            engine.execute(f'create or replace view "{step.name}" as {sql}', where=step.path)
+    graph = project_graph(project)
+    for name in graph.seeds:
+        register_seed(engine, project, name)
+    missing = []
+    for name in graph.order:
+        if graph.models[name].materialized != "view":
+            continue
+        try:
+            define_view(engine, graph, name)
+        except DuckpipeError:
+            missing.append(name)
+    return missing

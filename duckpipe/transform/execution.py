@@ -1,0 +1,210 @@
+"""Running one model's SQL in DuckDB: compiled SQL in, Arrow or a relation out, errors mapped.
+
+``ModelBuild`` gathers what every materialization needs: the compiled SQL, the lake the
+model is written to, its staging name for write-audit-publish, and an ``execute`` that
+turns DuckDB errors into errors naming the model file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from duckpipe.errors import ModelError, ProjectError, did_you_mean
+from duckpipe.transform.compile import Compiled, compile_model, write_compiled
+from duckpipe.transform.diagnostics import duckdb_error, snippet
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from duckpipe.engine import Engine
+    from duckpipe.quality import AuditResult
+    from duckpipe.runner import RunContext
+    from duckpipe.sinks.base import Sink
+    from duckpipe.transform.graph import ModelNode, ProjectGraph
+
+STAGED_PREFIX = "__duckpipe_staged__"
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class ModelBuild:
+    """One model about to be materialized."""
+
+    ctx: RunContext
+    graph: ProjectGraph
+    node: ModelNode
+    compiled: Compiled
+    lake: Sink
+
+    @classmethod
+    def prepare(cls, ctx: RunContext, graph: ProjectGraph, node: ModelNode) -> ModelBuild:
+        """Compile (is_incremental() true when the lake table exists), write target/compiled."""
+        lake = lake_for(ctx, node.config.format)
+        incremental = (
+            node.materialized == "incremental"
+            and not ctx.options.full_refresh
+            and lake.exists(node.name)
+        )
+        if incremental and node.name not in ctx.engine.names():
+            ctx.engine.register(node.name, lake.dataset(node.name))
+        compiled = compile_model(graph, node.name, incremental=incremental)
+        write_compiled(ctx.project.root, compiled)
+        ensure_upstream(ctx.engine, graph, node.name)
+        check_externals(ctx.engine, graph, node)
+        return cls(ctx, graph, node, compiled, lake)
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def staged(self) -> str:
+        return STAGED_PREFIX + self.node.name
+
+    def execute(self, prefix: str = "", suffix: str = "") -> None:
+        """Run ``prefix + compiled SQL + suffix`` for its effect."""
+        self._run(prefix, suffix, fetch=False)
+
+    def arrow(self) -> pa.Table:
+        """The model's result as an Arrow table."""
+        table: pa.Table = self._run("", "", fetch=True)
+        return table
+
+    def _run(self, prefix: str, suffix: str, *, fetch: bool) -> Any:
+        import duckdb
+
+        statement = prefix + self.compiled.sql + suffix
+        con = self.ctx.engine.con
+        try:
+            if fetch:
+                return con.sql(statement).to_arrow_table()
+            con.execute(statement)
+            return None
+        except duckdb.Error as exc:
+            raise duckdb_error(
+                exc,
+                self.compiled.sql,
+                self.compiled.source_map,
+                self.graph.files(),
+                line_offset=prefix.count("\n"),
+                names=[*self.ctx.engine.names(), *self.graph.models, *self.graph.seeds],
+            ) from exc
+
+    def audit(self, relation: str) -> AuditResult:
+        from duckpipe.quality import audit
+
+        return audit(self.ctx, dataset=self.node.name, staged_relation=relation)
+
+    def hooks(self, kind: str) -> None:
+        """Run the model's ``pre_hook`` / ``post_hook`` statements (Jinja rendered)."""
+        import duckdb
+
+        for i, hook in enumerate(getattr(self.node.config, kind)):
+            path = f"{self.node.path}#{kind}[{i}]"
+            sql = self.graph.renderer.render(
+                path,
+                hook,
+                model=self.node.name,
+                incremental=self.compiled.incremental,
+                vars=self.ctx.project.config.vars,
+                ref=lambda target, line: _relation(target),
+                source_table=lambda s, t, line: _relation(t),
+            ).sql
+            try:
+                self.ctx.engine.con.execute(sql)
+            except duckdb.Error as exc:
+                where = self.node.config.where.get(kind, self.node.path)
+                raise ModelError(f"{kind} failed: {str(exc).splitlines()[0]}", where=where) from exc
+
+
+def _relation(name: str) -> Any:
+    from duckpipe.transform.context import Relation
+
+    return Relation(name)
+
+
+def lake_for(ctx: RunContext, fmt: str | None) -> Sink:
+    """The project's lake, or a lake of another table format under the same root."""
+    if not fmt or fmt == ctx.project.config.format:
+        return ctx.lake
+    from duckpipe.sinks import open_sink
+
+    config = ctx.project.config
+    return open_sink(
+        ctx.project.lake_uri,
+        format=fmt,
+        storage_options=config.storage_options,
+        catalog=config.catalog,
+        state_dir=ctx.project.state_dir,
+    )
+
+
+def ensure_upstream(engine: Engine, graph: ProjectGraph, name: str) -> None:
+    """Define the views and load the seeds ``name`` reads that this process has not built.
+
+    Tables and incremental models must already be in the lake (a selection that leaves
+    them out reads their last published version).
+    """
+    from duckpipe.transform.seeds import register_seed
+
+    present = {n.lower() for n in engine.names()}
+    for parent in sorted(graph.parents(name)):
+        if parent.lower() in present:
+            continue
+        if parent in graph.seeds:
+            register_seed(engine, graph.project, parent)
+            continue
+        node = graph.models.get(parent)
+        if node is None:
+            continue
+        if node.materialized == "ephemeral":
+            ensure_upstream(engine, graph, parent)
+        elif node.materialized == "view":
+            ensure_upstream(engine, graph, parent)
+            define_view(engine, graph, parent)
+        else:
+            child = graph.models[name]
+            raise ModelError(
+                f"'{name}' reads {node.materialized} model '{parent}', which is not in the lake yet",
+                where=f"{child.path}:{child.depends_on[parent]}",
+                hint=f"build it first: duckpipe run -s +{name}",
+            )
+
+
+def define_view(engine: Engine, graph: ProjectGraph, name: str) -> None:
+    """Create (or replace) the DuckDB view of a view model, without publishing steps."""
+    import duckdb
+
+    compiled = compile_model(graph, name)
+    try:
+        engine.con.execute(f"create or replace view {quote(name)} as\n{compiled.sql}")
+    except duckdb.Error as exc:
+        raise duckdb_error(
+            exc,
+            compiled.sql,
+            compiled.source_map,
+            graph.files(),
+            line_offset=1,
+            names=engine.names(),
+        ) from exc
+
+
+def check_externals(engine: Engine, graph: ProjectGraph, node: ModelNode) -> None:
+    """Plain table names that are not models, seeds or sources must be lake tables."""
+    if not node.externals:
+        return
+    present = {n.lower() for n in engine.names()}
+    for table, line in node.externals.items():
+        if table.lower() in present:
+            continue
+        known = [*engine.names(), *graph.models, *graph.seeds]
+        known = [n for n in known if not n.startswith("__duckpipe")]
+        raise ProjectError(
+            f"'{table}' names no model, seed, source or lake table\n{snippet(node.sql, line)}",
+            where=f"{node.path}:{line}",
+            hint=did_you_mean(table, known) or "`duckpipe query 'show tables'` lists what exists",
+        )
