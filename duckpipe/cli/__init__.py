@@ -19,7 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("duckpipe.cli.init", "Scaffold a runnable project (choose a --pattern)."),
     "run": ("duckpipe.cli.run", "Ingest, build models, check and publish, once."),
     "query": ("duckpipe.cli.query", "Query any landed table, model or lake table by name."),
+    "compile": ("duckpipe.cli.compile", "Write each model's compiled SQL to target/compiled/."),
+    "lineage": ("duckpipe.cli.lineage", "Show where a model's column comes from, across models."),
     "history": ("duckpipe.cli.history", "Show the local run history."),
+    "check": ("duckpipe.cli.check", "Run the SodaCL checks on current data; show failed rows."),
 }
 
 

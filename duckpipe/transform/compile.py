@@ -12,9 +12,13 @@ from typing import TYPE_CHECKING
 
 from duckpipe.errors import ModelError
 from duckpipe.transform.diagnostics import SourceMap
-from duckpipe.transform.graph import EPHEMERAL_PREFIX
+from duckpipe.transform.graph import EPHEMERAL_PREFIX, project_graph
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from duckpipe.plan import RunOptions
+    from duckpipe.project import Project
     from duckpipe.transform.graph import ProjectGraph
     from duckpipe.transform.render import Rendered
 
@@ -149,3 +153,41 @@ def _with_keyword_end(body: list[tuple[str, tuple[str, int]]]) -> tuple[int, int
     row = sql.count("\n", 0, offset)
     col = offset - (sql.rfind("\n", 0, offset) + 1)
     return row, col
+
+
+@dataclass(frozen=True)
+class CompileOutcome:
+    """One model of ``duckpipe compile``: where its SQL was written, or why it failed."""
+
+    name: str
+    materialized: str
+    path: str | None
+    error: str | None = None
+
+
+def compile_project(
+    project: Project, options: RunOptions, *, exists: Callable[[str], bool] = lambda _: False
+) -> list[CompileOutcome]:
+    """Compile the selected models to ``target/compiled``; ``exists`` says which lake tables do
+    (``is_incremental()`` is true for an incremental model whose table exists)."""
+    from duckpipe.errors import DuckpipeError
+    from duckpipe.plan import ModelStep
+    from duckpipe.transform.steps import plan_models
+
+    graph = project_graph(project)
+    outcomes = []
+    for step in plan_models(project, options):
+        if not isinstance(step, ModelStep):
+            continue
+        incremental = (
+            step.materialized == "incremental" and not options.full_refresh and exists(step.name)
+        )
+        try:
+            compiled = compile_model(graph, step.name, incremental=incremental)
+            written = write_compiled(project.root, compiled)
+        except DuckpipeError as exc:
+            outcomes.append(CompileOutcome(step.name, step.materialized, None, str(exc)))
+            continue
+        rel = str(written.relative_to(project.root))
+        outcomes.append(CompileOutcome(step.name, step.materialized, rel))
+    return outcomes
