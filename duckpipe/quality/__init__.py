@@ -1,29 +1,35 @@
-"""SodaCL quality checks and the publish gate (write-audit-publish)."""
+"""SodaCL quality checks and the publish gate (write-audit-publish).
+
+soda-core runs the checks in ``checks/*.yml`` against DuckDB. ``audit`` gates a
+stage's publish on its staged data; ``check_project`` runs the checks alone on
+current data (``duckpipe check``); ``DataQualityFramework`` validates a data frame.
+Heavy imports (soda-core, DuckDB, Arrow) happen inside the functions.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+import importlib
+from typing import Any
 
-if TYPE_CHECKING:
-    from duckpipe.runner import RunContext
+from duckpipe.quality.gate import AuditResult, audit
 
-
-@dataclass
-class AuditResult:
-    """The checks run on a staged dataset; ``passed`` is False when a ``fail`` check failed."""
-
-    dataset: str
-    passed: bool = True
-    checks: list[dict[str, Any]] = field(default_factory=list)
-
-
-def audit(ctx: RunContext, dataset: str, staged_relation: str) -> AuditResult:
-    """Run the project's checks for ``dataset`` against ``staged_relation`` (a DuckDB name).
-
-    Called by every stage before it publishes; a failed result blocks the publish.
-    """
-    return AuditResult(dataset)
+# public name -> module, imported on first use
+_LAZY = {
+    "CheckResult": "duckpipe.quality.results",
+    "ChecksRun": "duckpipe.quality.checker",
+    "run_checks": "duckpipe.quality.checker",
+    "check_project": "duckpipe.quality.project_check",
+    "CheckReport": "duckpipe.quality.project_check",
+    "DataQualityFramework": "duckpipe.quality.framework",
+    "ValidationResult": "duckpipe.quality.framework",
+}
 
 
-__all__ = ["AuditResult", "audit"]
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'duckpipe.quality' has no attribute '{name}'")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = ["AuditResult", "audit", *_LAZY]
