@@ -1,24 +1,45 @@
-"""Land a source into the lake: extract -> validate -> metadata columns -> commit with position."""
+"""Land a source into the lake: extract -> validate -> stage -> audit -> commit with position.
+
+One attempt extracts the planned range, runs every batch through the contract (rejected
+rows to the dead letter queue), adds the metadata columns and stages the result. The
+dead letters are stored first; then the quality gate audits the staged rows, and only
+if it passes are they committed together with the source's new position (one lake
+commit). A crash anywhere before that commit leaves the old position, so the next run
+reads the same range again: no gap, and no duplicate.
+
+A transient failure (the database restarted, a connection dropped) retries the whole
+attempt with backoff; anything else fails the step at once.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from duckpipe.errors import ConfigError, ContractError
+from duckpipe.ingest.contracts import Contract
+from duckpipe.ingest.dlq import DeadLetters, dlq_table, write_dead_letters
+from duckpipe.ingest.metadata import MetadataColumns, without_metadata
+from duckpipe.ingest.retry import call_with_retry
+from duckpipe.ingest.stream import Spool, Transform
 from duckpipe.plan import landed_table
-from duckpipe.sinks.base import Position, WriteMode
+from duckpipe.sinks.base import MergeSpec, Position
 from duckpipe.sources import make_source
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from duckpipe.config import SourceConfig
     from duckpipe.plan import SourceStep
     from duckpipe.project import Project
     from duckpipe.runner import RunContext, StepResult
-    from duckpipe.sinks.base import Sink
+    from duckpipe.sinks.base import CommitResult, SchemaMode, Sink, WriteMode
     from duckpipe.sources.base import ExtractRange
 
 
 def writer_id(source: str) -> str:
+    """The writer id a source's position is stored under in its landed table."""
     return f"source:{source}"
 
 
@@ -26,32 +47,163 @@ def plan_source(
     project: Project, lake: Sink, name: str, cfg: SourceConfig, *, full_refresh: bool = False
 ) -> ExtractRange:
     """The range ``name`` would read now, from the position stored in its landed table."""
+    if cfg.lookback and not cfg.primary_key:
+        raise ConfigError(
+            "lookback re-reads rows that were already landed, so it needs a primary_key "
+            "to deduplicate them",
+            where=f"sources.{name}.lookback",
+            hint="add primary_key: <column(s)>, or remove lookback",
+        )
     table = landed_table(name, cfg)
     stored = None if full_refresh else lake.read_position(table, writer_id(name))
-    source = make_source(name, cfg, project.root)
+    source = make_source(name, cfg, project.root, storage_options=project.config.storage_options)
     return source.plan(stored.value if stored else None, full_refresh=full_refresh)
 
 
-def land_source(ctx: RunContext, step: SourceStep) -> StepResult:
-    import pyarrow as pa
+@dataclass
+class Landed:
+    """What one landing committed (or why it did not)."""
 
+    rows: int
+    rejected: int
+    commit: CommitResult | None
+    blocked: Any = None
+    detail: str | None = None
+
+
+def land_source(ctx: RunContext, step: SourceStep) -> StepResult:
+    """Extract, validate and land ``step``'s source; the runner's entry point."""
     from duckpipe.runner import StepResult
 
-    source = make_source(step.name, step.config, ctx.project.root)
-    extraction = source.extract(step.extract)
-    data = extraction.reader.read_all()
-    now = pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC"))
-    data = data.append_column("_extracted_at", pa.array([now.as_py()] * data.num_rows, now.type))
-    data = data.append_column("_source", pa.array([step.name] * data.num_rows, pa.string()))
-    data = data.append_column("_run_id", pa.array([ctx.run_id] * data.num_rows, pa.string()))
-    position = extraction.next_position()
-    mode: WriteMode = "overwrite" if step.extract.start is None else "append"
-    result = ctx.lake.write(
-        step.table,
-        data,
-        mode=mode,
-        partition_by=step.config.partition_by,
-        position=Position(writer_id(step.name), position or {}),
+    known = None
+    if not ctx.options.full_refresh and ctx.lake.exists(step.table):
+        known = without_metadata(ctx.lake.schema(step.table))
+    contract = Contract(step.config.contract, source=step.name, known=known)
+
+    def attempt() -> Landed:
+        return _land_once(ctx, step, contract)
+
+    landed = call_with_retry(
+        attempt, step.config.retry, what=f"sources.{step.name}", console=ctx.console
     )
+    if landed.blocked is not None:
+        return StepResult(
+            status="blocked",
+            rows=landed.rows,
+            table=step.table,
+            detail=landed.blocked.detail,
+            checks=landed.blocked.checks,
+        )
+    commit = landed.commit
+    result = StepResult(
+        rows=landed.rows,
+        table=step.table,
+        version=commit.version if commit else None,
+        detail=landed.detail,
+        checks=[],
+    )
+    if contract.schema_changes and step.config.contract.schema_policy == "freeze":
+        changes = "; ".join(contract.schema_changes.values())
+        error = ContractError(
+            f"the schema of source '{step.name}' changed under schema_policy freeze: {changes}; "
+            f"{landed.rejected:,} row(s) went to {dlq_table(step.name)}",
+            where=f"sources.{step.name}.contract.schema_policy",
+            hint="accept the change with schema_policy: evolve (then `duckpipe dlq replay "
+            f"{step.name}`), or drop the column in the source",
+        )
+        result.status, result.detail = "failed", str(error)
+    return result
+
+
+def _land_once(ctx: RunContext, step: SourceStep, contract: Contract) -> Landed:
+    name, cfg = step.name, step.config
+    source = make_source(
+        name, cfg, ctx.project.root, storage_options=ctx.project.config.storage_options
+    )
+    dead = DeadLetters(name, ctx.run_id)
+    metadata = MetadataColumns(name, ctx.run_id, datetime.now(UTC))
+    transform = Transform(contract, dead, metadata)
+    spool = Spool(ctx.project.state_dir / "staging" / ctx.run_id / name)
+    extraction = source.extract(step.extract)
+    if not extraction.reader.schema.names:  # nothing new to read (no new files)
+        extraction.close()
+        if ctx.lake.exists(step.table):
+            ctx.engine.register(step.table, ctx.lake.dataset(step.table))
+        return Landed(0, 0, None, detail="nothing new")
+    try:
+        with ctx.console.progress(f"extract {name}") as progress:
+            rows = spool.fill(extraction.reader, transform, progress)
+        position = extraction.next_position()
+        write_dead_letters(ctx.lake, name, dead.table())
+        if dead.rows:
+            ctx.console.warn(f"source {name}: {dead.summary()} -> {dlq_table(name)}")
+        staged = spool.table()
+        verdict = _audit(ctx, step.table, staged)
+        if verdict is not None and not verdict.passed:
+            return Landed(rows, dead.rows, None, blocked=verdict)
+        commit = commit_rows(
+            ctx.lake,
+            step.table,
+            staged,
+            cfg,
+            incremental=step.extract.start is not None,
+            position=Position(writer_id(name), position or {}),
+        )
+        del staged
+    finally:
+        extraction.close()
+        transform.close()
+        dead.close()
+        spool.remove()
     ctx.engine.register(step.table, ctx.lake.dataset(step.table))
-    return StepResult(rows=data.num_rows, table=step.table, version=result.version)
+    detail = f"{rows:,} rows"
+    if dead.rows:
+        detail += f", {dead.rows:,} rejected -> {dlq_table(name)}"
+    return Landed(rows, dead.rows, commit, detail=detail)
+
+
+def _audit(ctx: RunContext, table: str, staged: pa.Table) -> Any:
+    """Run the quality gate on the staged rows registered under a staging name."""
+    from duckpipe.quality import audit
+
+    relation = "__staged_" + table.replace("/", "_")
+    ctx.engine.register(relation, staged)
+    try:
+        return audit(ctx, dataset=table, staged_relation=relation)
+    finally:
+        ctx.engine.unregister(relation)
+
+
+def commit_rows(
+    lake: Sink,
+    table: str,
+    rows: pa.Table,
+    cfg: SourceConfig,
+    *,
+    incremental: bool,
+    position: Position | None,
+) -> CommitResult | None:
+    """Commit ``rows`` with ``position``: overwrite on a full load, merge on the primary key
+    (or append) on an incremental one. Skips an empty commit that would change nothing."""
+    if incremental and rows.num_rows == 0 and lake.exists(table):
+        stored = lake.read_position(table, position.writer_id) if position else None
+        if position is None or (stored is not None and stored.value == position.value):
+            return None
+    mode: WriteMode = "overwrite"
+    merge = None
+    if incremental:
+        mode = "append"
+        if cfg.primary_key and lake.capabilities.supports_merge and lake.exists(table):
+            mode, merge = "merge", MergeSpec(keys=list(cfg.primary_key))
+    schema_mode: SchemaMode | None = None
+    if mode != "overwrite":
+        schema_mode = "evolve" if cfg.contract.schema_policy == "evolve" else "strict"
+    return lake.write(
+        table,
+        rows,
+        mode=mode,
+        merge=merge,
+        partition_by=cfg.partition_by or None,
+        position=position,
+        schema_mode=schema_mode,
+    )

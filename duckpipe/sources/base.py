@@ -25,12 +25,21 @@ class ExtractRange:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass
 class Extraction:
-    """A running extraction: a stream of batches and, once consumed, the position it reached."""
+    """A running extraction: a stream of batches and, once consumed, the position it reached.
+
+    ``close`` releases the source's connections early (after an error); reading the
+    reader to its end releases them too.
+    """
 
     reader: pa.RecordBatchReader
     next_position: Callable[[], dict[str, Any] | None]
+    close: Callable[[], None] = _nothing
 
 
 class Source(Protocol):

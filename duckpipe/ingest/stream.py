@@ -1,0 +1,150 @@
+"""The per-batch landing pipeline and the staging spool.
+
+Batches flow ``source -> contract -> lake types -> metadata columns -> spool``; rejected
+rows go to the run's dead letters. A reader thread keeps the source busy while the
+previous batch is validated and spooled, so extraction overlaps with the rest.
+
+The spool is an uncompressed Arrow IPC file under ``.duckpipe/staging``. Written batch
+by batch, it keeps memory bounded by the batch size; memory-mapped, it is the staged
+relation the quality gate audits and the replayable data the lake commit reads,
+without a copy.
+"""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from duckpipe.console import Progress
+    from duckpipe.ingest.contracts import Contract
+    from duckpipe.ingest.dlq import DeadLetters
+
+_DONE = object()
+
+
+class Transform:
+    """Contract, lake types and metadata columns applied to one batch at a time."""
+
+    def __init__(
+        self,
+        contract: Contract,
+        dead_letters: DeadLetters,
+        metadata: Callable[[pa.RecordBatch], pa.RecordBatch] | None,
+    ) -> None:
+        self.contract = contract
+        self.dead_letters = dead_letters
+        self.metadata = metadata
+        self._lake_types: dict[pa.Schema, Any] = {}
+
+    def output_schema(self, schema: pa.Schema) -> pa.Schema:
+        out = self._lake(self.contract.output_schema(schema)).schema
+        return self.metadata.schema(out) if self.metadata is not None else out  # type: ignore[attr-defined]
+
+    def _lake(self, schema: pa.Schema) -> Any:
+        from duckpipe.ingest.lake_types import LakeTypes
+
+        converter = self._lake_types.get(schema)
+        if converter is None:
+            converter = self._lake_types[schema] = LakeTypes(schema)
+        return converter
+
+    def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        if (
+            not self.contract.is_trivial
+            or self.contract.output_schema(batch.schema) != batch.schema
+        ):
+            verdict = self.contract.check(batch)
+            if verdict.bad is not None:
+                self.dead_letters.add(verdict.bad)
+            batch = verdict.good
+        batch = self._lake(batch.schema)(batch)
+        return self.metadata(batch) if self.metadata is not None else batch
+
+    def close(self) -> None:
+        for converter in self._lake_types.values():
+            converter.close()
+
+
+def prefetched(reader: pa.RecordBatchReader, depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """The batches of ``reader``, read ahead by a thread (at most ``depth`` waiting)."""
+    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for batch in reader:
+                while not stop.is_set():
+                    try:
+                        slots.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            slots.put(exc)
+
+    thread = threading.Thread(target=pump, name="duckpipe-extract", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+class Spool:
+    """Staged batches in an Arrow IPC file; ``table()`` maps it back without copying."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.path = directory / "data.arrow"
+        self.rows = 0
+
+    def fill(
+        self,
+        reader: pa.RecordBatchReader,
+        transform: Transform,
+        progress: Progress | None = None,
+    ) -> int:
+        """Transform and write every batch of ``reader``; returns the rows written."""
+        import pyarrow as pa
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        schema = transform.output_schema(reader.schema)
+        started = time.perf_counter()
+        read = 0
+        with pa.OSFile(str(self.path), "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+            for batch in prefetched(reader):
+                read += batch.num_rows
+                out = transform(batch)
+                if out.num_rows:
+                    writer.write_batch(out)
+                    self.rows += out.num_rows
+                if progress is not None:
+                    rate = read / max(time.perf_counter() - started, 1e-9)
+                    progress.advance(batch.num_rows, rate=f"{rate:,.0f} rows/s")
+        return self.rows
+
+    def table(self) -> pa.Table:
+        import pyarrow as pa
+
+        return pa.ipc.open_file(pa.memory_map(str(self.path))).read_all()
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,0 +1,133 @@
+"""PostgreSQL -> Arrow types, on top of what the ADBC driver hands over.
+
+The driver maps most types itself: int2/4/8 -> int16/32/64, real/double -> float32/64,
+bool, text/varchar -> string, date -> date32, timestamp -> timestamp[us],
+timestamptz -> timestamp[us, UTC], interval -> month_day_nano_interval,
+uuid -> arrow.uuid, json/jsonb -> arrow.json, bytea -> binary, arrays -> list.
+
+``numeric`` arrives as an opaque string-backed extension type. Its precision and scale
+travel in the field metadata (``POSTGRESQL:typmod``), so ``numeric(p,s)`` becomes
+``decimal128(p,s)`` and DuckDB sees a DECIMAL. An unconstrained ``numeric`` becomes
+``decimal128(38, 9)`` (``options.numeric_scale`` changes the scale); a value that does
+not fit is an error naming the column, never silently rounded.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from duckpipe.errors import SourceError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+MAX_PRECISION = 38
+DEFAULT_NUMERIC_SCALE = 9
+
+
+def _pg_type(field: pa.Field) -> str:
+    meta = field.metadata or {}
+    return meta.get(b"POSTGRESQL:type", b"").decode()
+
+
+def numeric_type(field: pa.Field, default_scale: int = DEFAULT_NUMERIC_SCALE) -> pa.DataType:
+    """``decimal128(p, s)`` from the column's typmod, ``(38, default_scale)`` when unconstrained.
+
+    PostgreSQL stores ``numeric(p,s)`` as typmod ``((p << 16) | s) + 4``.
+    """
+    import pyarrow as pa
+
+    raw = (field.metadata or {}).get(b"POSTGRESQL:typmod", b"-1")
+    typmod = int(raw)
+    if typmod < 4:
+        return pa.decimal128(MAX_PRECISION, default_scale)
+    precision = ((typmod - 4) >> 16) & 0xFFFF
+    scale = (typmod - 4) & 0xFFFF
+    if precision > MAX_PRECISION:
+        return pa.decimal128(MAX_PRECISION, min(scale, MAX_PRECISION))
+    return pa.decimal128(precision, scale)
+
+
+def _is_opaque(t: pa.DataType) -> bool:
+    return getattr(t, "extension_name", None) == "arrow.opaque"
+
+
+def target_type(field: pa.Field, default_scale: int) -> pa.DataType:
+    """The Arrow type duckpipe gives the column ``field`` of a PostgreSQL result."""
+    import pyarrow as pa
+
+    t = field.type
+    if _is_opaque(t):
+        if _pg_type(field) == "numeric":
+            return numeric_type(field, default_scale)
+        return t.storage_type  # other vendor types (money, inet, enums...) as their text
+    if pa.types.is_list(t):
+        value_field = t.value_field
+        return pa.list_(value_field.with_type(target_type(value_field, default_scale)))
+    return t
+
+
+def target_schema(described: pa.Schema, default_scale: int = DEFAULT_NUMERIC_SCALE) -> pa.Schema:
+    """The schema batches of a result described by ``described`` are converted to."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [f.with_type(target_type(f, default_scale)) for f in described],
+        metadata=described.metadata,
+    )
+
+
+def needs_conversion(described: pa.Schema, target: pa.Schema) -> bool:
+    return any(f.type != t.type for f, t in zip(described, target, strict=True))
+
+
+def convert_batch(batch: pa.RecordBatch, target: pa.Schema, *, where: str) -> pa.RecordBatch:
+    """``batch`` with numeric and other opaque columns cast to ``target`` (vectorised)."""
+    import pyarrow as pa
+
+    columns = []
+    for array, field in zip(batch.columns, target, strict=True):
+        columns.append(array if array.type == field.type else _convert(array, field, where))
+    return pa.RecordBatch.from_arrays(columns, schema=target)
+
+
+def _storage(array: pa.Array) -> pa.Array:
+    import pyarrow as pa
+
+    if isinstance(array, pa.ExtensionArray):
+        return array.storage
+    if pa.types.is_list(array.type) and isinstance(array.values, pa.ExtensionArray):
+        return pa.ListArray.from_arrays(array.offsets, array.values.storage, mask=array.is_null())
+    return array
+
+
+def _convert(array: pa.Array, field: pa.Field, where: str) -> pa.Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    storage = _storage(array)
+    try:
+        return pc.cast(storage, field.type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        bad = _first_unfit(storage, field.type)
+        raise SourceError(
+            f"column '{field.name}' holds {bad!r}, which does not fit {field.type} ({exc})",
+            where=f"{where}.{field.name}",
+            hint=f"declare the column as numeric(p,s), cast it in the query (e.g. "
+            f"round({field.name}, 9)), or set options.numeric_scale",
+        ) from exc
+
+
+def _first_unfit(storage: pa.Array, target: pa.DataType) -> str | None:
+    """The first value of ``storage`` that cannot be cast to ``target`` (only on the error path)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for value in storage.to_pylist():
+        if value is None:
+            continue
+        try:
+            pc.cast(pa.array([value], storage.type), target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return str(value)
+    return None

@@ -1,0 +1,226 @@
+"""PostgreSQL source over ADBC: a streamed ``RecordBatchReader``, incremental by watermark.
+
+The source query is a ``table`` (``SELECT *``) or a ``query`` (wrapped as a subquery).
+On an incremental run the filter ``watermark_column > bound`` is added around it. The
+bound travels as a bound parameter (``$1``) into a transaction-local setting that an
+InitPlan reads once, so the statement stays a plain SELECT: the driver streams it with
+``COPY ... (FORMAT binary)`` in batches and the server can use an index on the column.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from duckpipe.errors import ConfigError, SourceError, TransientSourceError, did_you_mean
+from duckpipe.ingest.retry import is_transient
+from duckpipe.ingest.watermarks import (
+    MaxTracker,
+    Watermark,
+    bound_text,
+    kind_of,
+    parse_lookback,
+)
+from duckpipe.sources.base import Extraction, ExtractRange
+from duckpipe.sources.pg_types import (
+    DEFAULT_NUMERIC_SCALE,
+    convert_batch,
+    needs_conversion,
+    target_schema,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from duckpipe.config import SourceConfig
+
+SETTING = "duckpipe.watermark"
+BATCH_HINT_OPTION = "adbc.postgresql.batch_size_hint_bytes"
+# SQLSTATE classes and codes worth retrying: connection exceptions, operator intervention
+# (admin shutdown, crash, cannot connect now), serialization failure, deadlock, resources.
+_TRANSIENT_STATES = ("08", "57P01", "57P02", "57P03", "40001", "40P01", "53")
+_TRANSIENT_STATUS = {10, 11, 12}  # ADBC IO, CANCELLED, TIMEOUT
+
+
+def quote_ident(name: str) -> str:
+    """``schema.table`` -> ``"schema"."table"``."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in name.split("."))
+
+
+def source_error(exc: Exception, *, where: str) -> SourceError:
+    """A driver error as a duckpipe error: transient (retried) or not, with the server's text."""
+    if isinstance(exc, SourceError):
+        return exc
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    status = getattr(exc, "status_code", None)
+    message = str(exc).strip()
+    lowered = message.lower()
+    permanent_connect = any(
+        s in lowered for s in ("authentication failed", "does not exist", "permission denied")
+    )
+    transient = not permanent_connect and (
+        sqlstate.startswith(_TRANSIENT_STATES)
+        or (not sqlstate and int(status or 0) in _TRANSIENT_STATUS)
+        or (not sqlstate and is_transient(exc))
+    )
+    if transient:
+        return TransientSourceError(message, where=where)
+    hint = None
+    if sqlstate.startswith("42"):
+        hint = "fix the SQL of the source (table/query) or grant the user access"
+    elif sqlstate.startswith("28") or "authentication failed" in lowered:
+        hint = "check the user and password in the source uri"
+    return SourceError(message, where=where, hint=hint)
+
+
+class PostgresSource:
+    """Reads a PostgreSQL table or query; the position is the watermark column's max."""
+
+    def __init__(self, name: str, cfg: SourceConfig) -> None:
+        if bool(cfg.table) == bool(cfg.query):
+            raise ConfigError(
+                "a postgres source needs exactly one of 'table' or 'query'",
+                where=f"sources.{name}",
+                hint="add table: orders, or query: SELECT ...",
+            )
+        self.name = name
+        self.cfg = cfg
+        self.where = f"sources.{name}"
+        self.lookback = parse_lookback(cfg.lookback, where=f"{self.where}.lookback")
+        self.numeric_scale = int(cfg.options.get("numeric_scale", DEFAULT_NUMERIC_SCALE))
+
+    # -- plan (pure) -----------------------------------------------------------------
+    def plan(self, position: dict[str, Any] | None, *, full_refresh: bool = False) -> ExtractRange:
+        column = self.cfg.watermark_column
+        last = None if full_refresh or not column else Watermark.from_position(position)
+        if last is not None and last.column != column:
+            last = None  # the watermark column changed: start over with a full load
+        if last is None:
+            what = "full refresh" if full_refresh else "full load"
+            description = f"{what} of {self.relation_label()}"
+            return ExtractRange(self.name, None, description, full_refresh, {"bound": None})
+        bound = last.lower_bound(self.lookback)
+        description = f"{column} > {bound}"
+        if self.lookback:
+            description += f" (watermark {last.value}, lookback {self.cfg.lookback})"
+        return ExtractRange(
+            self.name,
+            last.to_position(),
+            description,
+            full_refresh,
+            {"bound": bound_text(bound), "watermark": last.to_position()},
+        )
+
+    def relation_label(self) -> str:
+        return self.cfg.table or "query"
+
+    def relation_sql(self) -> str:
+        if self.cfg.table:
+            return f"SELECT * FROM {quote_ident(self.cfg.table)}"
+        return str(self.cfg.query).strip().rstrip(";")
+
+    # -- extract -----------------------------------------------------------------------
+    def connect(self) -> Any:
+        import adbc_driver_postgresql.dbapi as pg_dbapi
+
+        try:
+            return pg_dbapi.connect(self.cfg.uri)
+        except Exception as exc:
+            raise source_error(exc, where=f"{self.where} (connect)") from exc
+
+    def extract(self, extract_range: ExtractRange) -> Extraction:
+        """Run the source query; batches stream from the server as they are read."""
+        import pyarrow as pa
+
+        conn = self.connect()
+        try:
+            cursor = conn.cursor()
+            hint = self.cfg.options.get("batch_size_hint_bytes")
+            if hint:
+                cursor.adbc_statement.set_options(**{BATCH_HINT_OPTION: str(int(hint))})
+            sql = self._select(cursor, extract_range.details.get("bound"))
+            cursor.execute(sql)
+            reader = cursor.fetch_record_batch()
+        except Exception as exc:
+            conn.close()
+            raise source_error(exc, where=self.where) from exc
+        target = target_schema(reader.schema, self.numeric_scale)
+        convert = needs_conversion(reader.schema, target)
+        column = self.cfg.watermark_column
+        if column and column not in target.names:
+            conn.close()
+            raise SourceError(
+                f"watermark column '{column}' is not in the result",
+                where=f"{self.where}.watermark_column",
+                hint=did_you_mean(column, target.names) or f"columns: {', '.join(target.names)}",
+            )
+        tracker = MaxTracker(column) if column else None
+        if tracker is not None:
+            tracker.kind = kind_of(target.field(column).type)
+
+        def batches() -> Any:
+            try:
+                while True:
+                    try:
+                        batch = reader.read_next_batch()
+                    except StopIteration:
+                        return
+                    except Exception as exc:
+                        raise source_error(exc, where=self.where) from exc
+                    if convert:
+                        batch = convert_batch(batch, target, where=self.where)
+                    if tracker is not None:
+                        tracker.update(batch)
+                    yield batch
+            finally:
+                _close(reader, cursor, conn)
+
+        start = Watermark.from_position(extract_range.details.get("watermark"))
+
+        def next_position() -> dict[str, Any] | None:
+            if tracker is None:
+                return {}
+            base = start or Watermark(tracker.column, tracker.kind or "string", None)
+            moved = base.advanced(tracker.value)
+            return moved.to_position() if moved.value is not None else {}
+
+        return Extraction(
+            reader=pa.RecordBatchReader.from_batches(target, batches()),
+            next_position=next_position,
+            close=lambda: _close(reader, cursor, conn),
+        )
+
+    def _select(self, cursor: Any, bound: str | None) -> str:
+        """The statement to run; with a bound, the watermark filter reading ``$1``."""
+        base = f"SELECT * FROM ({self.relation_sql()}) AS _duckpipe_src"
+        column = self.cfg.watermark_column
+        if not column or bound is None:
+            return base
+        described = cursor.adbc_execute_schema(base)
+        if column not in described.names:
+            raise SourceError(
+                f"watermark column '{column}' is not in the result",
+                where=f"{self.where}.watermark_column",
+                hint=did_you_mean(column, described.names)
+                or f"columns: {', '.join(described.names)}",
+            )
+        pg_type = _pg_type_name(described.field(column))
+        cursor.execute("SELECT set_config($1, $2, true)", parameters=(SETTING, bound))
+        cursor.fetchall()
+        return (
+            f"{base} WHERE {quote_ident(column)} > "
+            f"(SELECT CAST(current_setting('{SETTING}') AS {pg_type}))"
+        )
+
+
+def _pg_type_name(field: pa.Field) -> str:
+    meta = field.metadata or {}
+    name = meta.get(b"POSTGRESQL:type", b"text").decode()
+    return name if name.replace("_", "").isalnum() else "text"
+
+
+def _close(*handles: Any) -> None:
+    """Close reader, cursor and connection; a dead connection must not hide the real error."""
+    for handle in handles:
+        with contextlib.suppress(Exception):
+            handle.close()
