@@ -35,6 +35,11 @@ class SourceStep:
     extract: ExtractRange
     kind: str = "source"
 
+    @property
+    def key(self) -> str:
+        """How models name this step in ``depends_on`` (sources and models may share names)."""
+        return f"source:{self.name}"
+
     def describe(self) -> str:
         return f"land {self.name} -> {self.table} ({self.extract.description})"
 

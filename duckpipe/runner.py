@@ -124,8 +124,9 @@ def run_project(
 def _execute(ctx: RunContext, step: Step, blocked: set[str]) -> StepRecord:
     label = step.describe()
     upstream = set(getattr(step, "depends_on", ())) & blocked
+    key = getattr(step, "key", step.name)
     if upstream:
-        blocked.add(step.name)
+        blocked.add(key)
         detail = f"upstream {', '.join(sorted(upstream))} did not publish"
         ctx.console.event("step_finished", label=label, status="skipped", detail=detail)
         return StepRecord(step.kind, step.name, "skipped", detail=detail)
@@ -137,7 +138,7 @@ def _execute(ctx: RunContext, step: Step, blocked: set[str]) -> StepRecord:
         result = StepResult(status="failed", detail=str(exc))
     seconds = time.perf_counter() - t0
     if result.status != "ok":
-        blocked.add(step.name)
+        blocked.add(key)
     detail = result.detail or (f"{result.rows:,} rows" if result.rows is not None else "")
     if result.version is not None:
         detail += f" -> {result.table} v{result.version}"

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from duckpipe.project import ModelFile, Project
 
 EPHEMERAL_PREFIX = "__dbt__cte__"
+SOURCE_PREFIX = "source:"  # sources share no name space with models: "source:orders"
 
 
 @dataclass
@@ -54,11 +55,6 @@ class ProjectGraph:
     seeds: dict[str, str]
     sources: SourceCatalog
     order: list[str] = field(default_factory=list)
-
-    def kind(self, name: str) -> str:
-        if name in self.models:
-            return "model"
-        return "seed" if name in self.seeds else "source"
 
     def parents(self, name: str) -> set[str]:
         node = self.models.get(name)
@@ -190,7 +186,7 @@ def _link(graph: ProjectGraph, node: ModelNode, *passes: Rendered) -> None:
         for src, table, line in rendered.sources:
             resolved = graph.sources.resolve(src, table, f"{node.path}:{line}")
             if resolved.lower() in landed:
-                node.depends_on.setdefault(landed[resolved.lower()], line)
+                node.depends_on.setdefault(SOURCE_PREFIX + landed[resolved.lower()], line)
         try:
             references = table_references(rendered.sql)
         except SqlSyntaxError as exc:
@@ -205,7 +201,7 @@ def _link(graph: ProjectGraph, node: ModelNode, *passes: Rendered) -> None:
             if key in by_lower:
                 node.depends_on.setdefault(by_lower[key], line)
             elif key in landed:
-                node.depends_on.setdefault(landed[key], line)
+                node.depends_on.setdefault(SOURCE_PREFIX + landed[key], line)
             else:
                 node.externals.setdefault(ref.name, line)
 

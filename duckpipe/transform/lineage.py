@@ -81,9 +81,9 @@ class Lineage:
                 if parent in self.graph.models and parent.lower() not in self.schema:
                     self.columns(parent)
             try:
-                tree = qualify(
+                tree: Any = qualify(
                     sqlglot.parse_one(self.sql(model), dialect="duckdb"),
-                    schema=self._sqlglot_schema(),
+                    schema=dict(self._sqlglot_schema()),
                     dialect="duckdb",
                     validate_qualify_columns=False,
                 )
@@ -166,7 +166,7 @@ class Lineage:
                 hint=did_you_mean(model, self.graph.models) or "see `duckpipe run --dry-run`",
             )
 
-    def _sqlglot_schema(self) -> Schema:
+    def _sqlglot_schema(self) -> dict[str, Any]:
         return {name: cols for name, cols in self.schema.items() if cols}
 
 

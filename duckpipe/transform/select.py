@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from duckpipe.errors import ProjectError, did_you_mean
+from duckpipe.transform.graph import SOURCE_PREFIX
 
 if TYPE_CHECKING:
     from duckpipe.transform.graph import ProjectGraph
@@ -24,7 +25,7 @@ _SELECTOR = re.compile(r"^(?P<at>@)?(?:(?P<up>\d*)\+)?(?P<body>.+?)(?:\+(?P<down
 def select_nodes(
     graph: ProjectGraph, select: Iterable[str], exclude: Iterable[str] = ()
 ) -> set[str]:
-    """Names of the selected models, seeds and sources (sources by their duckpipe.yml name)."""
+    """Names of the selected models and seeds, and ``source:<name>`` of the selected sources."""
     select, exclude = list(select), list(exclude)
     chosen = _union(graph, select) if select else set(_universe(graph))
     return chosen - _union(graph, exclude)
@@ -33,8 +34,7 @@ def select_nodes(
 def _universe(graph: ProjectGraph) -> dict[str, str]:
     nodes = {name: "model" for name in graph.models}
     nodes.update({name: "seed" for name in graph.seeds})
-    for name in graph.sources.configured:
-        nodes.setdefault(name, "source")
+    nodes.update({SOURCE_PREFIX + name: "source" for name in graph.sources.configured})
     return nodes
 
 
@@ -88,7 +88,9 @@ def _match_method(graph: ProjectGraph, body: str, selector: str) -> set[str]:
         method, value = "name", body
     if method == "name":
         found = {n for n in universe if fnmatch.fnmatchcase(n, value)}
-        return _nonempty(found, selector, value, universe)
+        if not found:  # a bare source name: `-s orders+` when no model is called orders
+            found = {n for n in universe if fnmatch.fnmatchcase(n, SOURCE_PREFIX + value)}
+        return _nonempty(found, selector, value, [n.removeprefix(SOURCE_PREFIX) for n in universe])
     if method == "tag":
         tags = {t for node in graph.models.values() for t in node.config.tags}
         found = {
@@ -103,7 +105,9 @@ def _match_method(graph: ProjectGraph, body: str, selector: str) -> set[str]:
         )
     if method == "source":
         source = value.split(".")[-1] if value not in graph.sources.configured else value
-        found = {n for n in graph.sources.configured if fnmatch.fnmatchcase(n, source)}
+        found = {
+            SOURCE_PREFIX + n for n in graph.sources.configured if fnmatch.fnmatchcase(n, source)
+        }
         return _nonempty(found, selector, value, graph.sources.configured)
     if method == "config.materialized":
         return {n for n, node in graph.models.items() if node.materialized == value}

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from duckpipe.plan import ModelStep, SeedStep
 from duckpipe.transform.compile import compiled_path
-from duckpipe.transform.graph import project_graph
+from duckpipe.transform.graph import SOURCE_PREFIX, project_graph
 from duckpipe.transform.select import select_nodes
 
 if TYPE_CHECKING:
@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 def plan_models(project: Project, options: RunOptions) -> list[SeedStep | ModelStep]:
     """Seeds, then models in dependency order, limited to what ``options`` select.
 
-    A model's ``depends_on`` names the seeds, sources and models it reads, so the runner
-    skips it when one of them failed.
+    A model's ``depends_on`` names the seeds, models and sources (``source:<name>``) it
+    reads, so the runner skips it when one of them failed.
     """
     graph = project_graph(project)
     chosen = select_nodes(graph, options.select, options.exclude)
@@ -48,6 +48,5 @@ def plan_models(project: Project, options: RunOptions) -> list[SeedStep | ModelS
 def selected_sources(project: Project, options: RunOptions) -> set[str]:
     """The duckpipe.yml sources a selection includes (all of them when nothing is selected)."""
     graph = project_graph(project)
-    if not options.select and not options.exclude:
-        return set(graph.sources.configured)
-    return select_nodes(graph, options.select, options.exclude) & set(graph.sources.configured)
+    chosen = select_nodes(graph, options.select, options.exclude)
+    return {n.removeprefix(SOURCE_PREFIX) for n in chosen if n.startswith(SOURCE_PREFIX)}
