@@ -263,7 +263,7 @@ class DeltaSink:
         )
 
     def _at(self, table: str, version: int | None, timestamp: str | datetime | None) -> DeltaTable:
-        from duckpipe.sinks.timetravel import as_utc, no_version_at, parse_as_of
+        from duckpipe.sinks.timetravel import from_millis, no_version_at, parse_as_of, to_millis
 
         dt = self._open(table)
         as_of: int | datetime | None = version
@@ -271,11 +271,16 @@ class DeltaSink:
             as_of = parse_as_of(timestamp)
         if as_of is None:
             return dt
+        if isinstance(as_of, datetime):
+            # commitInfo timestamps (ms), not object-store modification times (s on some stores)
+            commits = [(int(c.get("timestamp", 0)), int(c["version"])) for c in dt.history()]
+            before = [v for ts, v in commits if ts <= to_millis(as_of)]
+            if not before:
+                raise no_version_at(table, as_of, from_millis(min(ts for ts, _ in commits)))
+            as_of = max(before)
         try:
-            dt.load_as_version(as_utc(as_of) if isinstance(as_of, datetime) else as_of)
+            dt.load_as_version(as_of)
         except Exception as exc:
-            if isinstance(as_of, datetime):
-                raise no_version_at(table, as_of, None) from None
             raise SinkError(
                 f"table '{table}' has no version {as_of}",
                 where=table,
@@ -381,23 +386,44 @@ class DeltaSink:
 
         check_retention(retention_hours, enforce_retention, table=table)
         dt = self._open(table)
-        deleted = dt.vacuum(
-            retention_hours=int(retention_hours),
-            dry_run=dry_run,
-            enforce_retention_duration=False,
-            full=True,
-            commit_properties=self._commit_properties(dt, None),
+        candidates = self._existing(
+            table,
+            dt.vacuum(
+                retention_hours=int(retention_hours),
+                dry_run=True,
+                enforce_retention_duration=False,
+                full=True,
+            ),
         )
-        if retention_hours == 0 and not dry_run:
+        if not dry_run and candidates:
+            dt.vacuum(
+                retention_hours=int(retention_hours),
+                dry_run=False,
+                enforce_retention_duration=False,
+                full=True,
+                commit_properties=self._commit_properties(dt, None),
+            )
             dt.update_incremental()
         return MaintenanceResult(
             table,
             "vacuum",
             version=dt.version(),
-            files_removed=len(deleted),
+            files_removed=len(candidates),
             dry_run=dry_run,
-            paths=list(deleted),
+            paths=candidates,
         )
+
+    def _existing(self, table: str, paths: list[str]) -> list[str]:
+        """The vacuum candidates that are still there (delta-rs also lists already-deleted ones)."""
+        import pyarrow.fs as pafs
+
+        from duckpipe.sinks.storage import filesystem
+
+        fs, base = filesystem(self.uri(table), self.storage)
+        full = [p if p.startswith(base) or "://" in p else f"{base}/{p}" for p in paths]
+        full = [p.split("://", 1)[1] if "://" in p else p for p in full]
+        infos = fs.get_file_info(full) if full else []
+        return sorted(i.path for i in infos if i.type == pafs.FileType.File)
 
 
 def _arrow_schema(dt: DeltaTable) -> pa.Schema:

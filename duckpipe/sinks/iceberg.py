@@ -142,7 +142,7 @@ class IcebergSink:
         partition_by: list[str] | None = None,
         sort_by: list[str] | None = None,
     ) -> None:
-        from pyiceberg.exceptions import TableAlreadyExistsError
+        from pyiceberg.exceptions import CommitFailedException, TableAlreadyExistsError
 
         from duckpipe.sinks.iceberg_catalog import apply_layout
         from duckpipe.sinks.partitioning import check_columns, parse_partitions, parse_sorts
@@ -159,7 +159,7 @@ class IcebergSink:
                 properties={"format-version": "2"},
             ) as txn:
                 apply_layout(txn, partitions, sorts)
-        except TableAlreadyExistsError:
+        except (TableAlreadyExistsError, CommitFailedException):
             raise SinkError(f"table '{table}' already exists in {self.root}", where=table) from None
 
     def drop(self, table: str) -> None:

@@ -167,13 +167,13 @@ class MemorySink:
                 )
             state = self._tables[table]
             head = state.current
-            current = None if not head.files and head.version == 0 else head.schema
+            current = head.schema
             prepared = prepare(
                 incoming, current, table=table, schema_mode=schema_mode, partial=mode == "merge"
             )
             schema = (
                 prepared.data.schema
-                if prepared.replace_schema or current is None
+                if prepared.replace_schema
                 else pa.schema([*head.schema, *prepared.new_fields])
             )
             old = [with_new_columns(f, prepared.new_fields) for f in head.files]
@@ -328,7 +328,11 @@ class MemorySink:
             merged = pa.concat_tables(small).combine_chunks()
             per_row = max(1, merged.nbytes // max(1, merged.num_rows))
             step = max(1, target_size // per_row)
-            packed = [merged.slice(i, step) for i in range(0, merged.num_rows, step)]
+            packed = [
+                part.slice(i, step)
+                for part in _split_by(merged, [p for p in state.partition_by if "(" not in p])
+                for i in range(0, part.num_rows, step)
+            ]
             new = replace(
                 head,
                 version=head.version + 1,
@@ -374,6 +378,23 @@ class MemorySink:
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _split_by(rows: pa.Table, columns: list[str]) -> list[pa.Table]:
+    """One table per distinct value of ``columns`` (identity partitions), in first-seen order."""
+    import pyarrow.compute as pc
+
+    if not columns:
+        return [rows]
+    keys = rows.select(columns).group_by(columns).aggregate([]).to_pylist()
+    out = []
+    for key in keys:
+        mask = None
+        for name, value in key.items():
+            cond = pc.is_null(rows[name]) if value is None else pc.equal(rows[name], value)
+            mask = cond if mask is None else pc.and_(mask, cond)
+        out.append(rows.filter(mask))
+    return out
 
 
 def _nullable(schema: pa.Schema) -> pa.Schema:

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pyarrow.fs import FileSystemHandler as pafs_FileSystemHandler
+
 if TYPE_CHECKING:
     import pyarrow.dataset as ds
     import pyarrow.fs as pafs
@@ -69,7 +71,7 @@ def traced(dataset: ds.Dataset) -> ds.Dataset:
     return pds.FileSystemDataset(fragments, dataset.schema, fmt, fs)
 
 
-class _RecordingHandler:
+class _RecordingHandler(pafs_FileSystemHandler):
     """A pyarrow FileSystemHandler that delegates to ``inner`` and records opened files."""
 
     def __init__(self, inner: pafs.FileSystem, log: ReadLog) -> None:
