@@ -189,11 +189,10 @@ def _threshold(cfg: Any, kind: str) -> str | None:
 
 def bad_zone(zone: Any) -> str:
     """A soda ThresholdCfg (the failing zone) as text: ``<= 0``, ``< 0 or > 10``."""
-    bounds = [
-        (op, getattr(zone, attr))
-        for op, attr in ((">=", "gte"), (">", "gt"), ("<", "lt"), ("<=", "lte"))
-        if getattr(zone, attr) is not None
-    ]
+    lower_first = (("<", "lt"), ("<=", "lte"), (">", "gt"), (">=", "gte"))
+    if not zone.is_split_zone:
+        lower_first = ((">=", "gte"), (">", "gt"), ("<", "lt"), ("<=", "lte"))
+    bounds = [(op, getattr(zone, a)) for op, a in lower_first if getattr(zone, a) is not None]
     if zone.is_split_zone and zone.gt is not None and zone.gt == zone.lt:
         return f"!= {_number(zone.gt)}"
     joiner = " or " if zone.is_split_zone else " and "
