@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from duckpipe.console import Console
@@ -109,8 +110,8 @@ def test_failing_checks_block_and_quarantine_each_row_check(
 
 def test_clean_staged_data_passes_and_quarantines_nothing(tmp_path: Path, orders: pa.Table) -> None:
     ctx = make_ctx(tmp_path)
-    clean = orders.filter(pa.compute.field("id") <= 2)
-    ctx.engine.con.execute("create temp table staged_orders as select * from clean")
+    ctx.engine.register("incoming", orders.filter(pc.field("id") <= 2))
+    ctx.engine.execute("create temp table staged_orders as select * from incoming")
     result = audit(ctx, "orders", "staged_orders")
     assert result.passed is True
     assert {c["outcome"] for c in result.checks} == {"pass"}
