@@ -31,6 +31,7 @@ class Engine:
             config["threads"] = threads
         self.con: duckdb.DuckDBPyConnection = duckdb.connect(database, config=config)
         self._registered: dict[str, object] = {}
+        self.unavailable: dict[str, Exception] = {}
 
     # -- names -----------------------------------------------------------------
     def register(self, name: str, data: object) -> None:
@@ -61,7 +62,10 @@ class Engine:
         """Register every table of ``sink`` by name as a pushdown-capable Arrow dataset.
 
         ``version_of`` maps table names to a version number or timestamp (time travel).
+        A table that has no such version is left out; a query that names it gets that error.
         """
+        from duckpipe.errors import SinkError
+
         attached = []
         for table in sink.tables():
             if table.startswith("_"):
@@ -72,7 +76,13 @@ class Engine:
                 kwargs["version"] = as_of
             elif isinstance(as_of, str):
                 kwargs["timestamp"] = as_of
-            self.register(table, sink.dataset(table, **kwargs))
+            try:
+                self.register(table, sink.dataset(table, **kwargs))
+            except SinkError as exc:
+                if as_of is None:
+                    raise
+                self.unavailable[table] = exc
+                continue
             attached.append(table)
         return attached
 
@@ -112,6 +122,8 @@ class Engine:
         message = str(exc).strip()
         if isinstance(exc, duckdb.CatalogException):
             missing = _missing_name(message)
+            if missing in self.unavailable:
+                return self.unavailable[missing]
             hint = did_you_mean(missing, self.names()) if missing else None
             return ProjectError(
                 message.splitlines()[0],

@@ -22,7 +22,10 @@ def open_query_engine(project: Project, *, as_of: str | None = None) -> Engine:
     lake = open_lake(project)
     version_of: dict[str, int | str] | None = None
     if as_of is not None:
-        value: int | str = int(as_of) if as_of.isdigit() else as_of
+        from duckpipe.sinks.timetravel import parse_as_of
+
+        moment = parse_as_of(as_of)  # a clear error for a value that is neither
+        value: int | str = moment if isinstance(moment, int) else moment.isoformat()
         version_of = {t: value for t in lake.tables()}
     engine.attach_lake(lake, version_of=version_of)
     attach_project(engine, project)

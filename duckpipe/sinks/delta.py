@@ -146,13 +146,43 @@ class DeltaSink:
                 where=table,
                 hint="pass merge=MergeSpec(keys=[...])",
             )
-        if not self.exists(table):
-            self.create(table, incoming.schema, partition_by=partition_by, sort_by=sort_by)
 
         def attempt() -> CommitResult:
+            if not self.exists(table):
+                return self._create_with(table, incoming, position, partition_by, sort_by)
             return self._write_once(table, incoming, mode, merge, predicate, position, resolved)
 
         return with_retry(attempt, table=table)
+
+    def _create_with(
+        self,
+        table: str,
+        incoming: pa.Table,
+        position: Position | None,
+        partition_by: list[str] | None,
+        sort_by: list[str] | None,
+    ) -> CommitResult:
+        """The first write creates the table: version 0 holds the rows (and the position)."""
+        from deltalake import write_deltalake
+
+        from duckpipe.sinks.partitioning import check_columns, parse_sorts, sort_table
+        from duckpipe.sinks.prepare import prepare
+
+        columns = _partition_columns(partition_by, incoming.schema.names, table)
+        sorts = parse_sorts(sort_by)
+        check_columns(sorts, incoming.schema.names, table)
+        rows = sort_table(prepare(incoming, None, table=table, schema_mode="evolve").data, sorts)
+        with _commit_errors(table, position):
+            write_deltalake(  # type: ignore[call-overload, misc]
+                self.uri(table),
+                rows,
+                mode="error",
+                partition_by=columns or None,
+                storage_options=self.storage_options,
+                commit_properties=self._commit_properties(None, position),
+                configuration={"duckpipe.sortBy": ",".join(sort_by)} if sort_by else None,
+            )
+        return CommitResult(table, 0, rows_written=rows.num_rows, rows_inserted=rows.num_rows)
 
     def _write_once(
         self,
@@ -226,15 +256,18 @@ class DeltaSink:
             return rewrite_merge(self, dt, table, prepared, spec, props)
         return library_merge(dt, table, prepared, spec, props)
 
-    def _commit_properties(self, dt: DeltaTable, position: Position | None) -> CommitProperties:
+    def _commit_properties(
+        self, dt: DeltaTable | None, position: Position | None
+    ) -> CommitProperties:
         """Commit metadata carrying every writer's position forward (and ours, fenced)."""
         from deltalake import CommitProperties
         from deltalake.transaction import Transaction
 
-        positions = _latest_positions(dt)
+        positions = _latest_positions(dt) if dt is not None else {}
         txns = []
         if position is not None:
-            seq = (dt.transaction_version(position.writer_id) or 0) + 1
+            previous = dt.transaction_version(position.writer_id) if dt is not None else None
+            seq = (previous or 0) + 1
             positions[position.writer_id] = StoredPosition(
                 position.writer_id, seq, dict(position.value)
             )
@@ -487,7 +520,7 @@ class _commit_errors:
         if exc is None or isinstance(exc, SinkError):
             return False
         message = str(exc).strip()
-        if isinstance(exc, CommitFailedError):
+        if isinstance(exc, CommitFailedError) or "already exists" in message:
             if "Concurrent transaction" in message and self.position is not None:
                 raise stale_writer(self.table, self.position.writer_id) from None
             raise CommitConflict(
