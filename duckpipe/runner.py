@@ -42,6 +42,9 @@ class RunContext:
     run_id: str
     options: RunOptions
     console: Console
+    # what quality.audit() checked during the current step, for the history even when the
+    # stage does not pass its checks on in StepResult.checks
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -132,10 +135,12 @@ def _execute(ctx: RunContext, step: Step, blocked: set[str]) -> StepRecord:
         return StepRecord(step.kind, step.name, "skipped", detail=detail)
     ctx.console.event("step_started", label=label, kind=step.kind, name=step.name)
     t0 = time.perf_counter()
+    ctx.checks.clear()
     try:
         result = _dispatch(ctx, step)
     except DuckpipeError as exc:
         result = StepResult(status="failed", detail=str(exc))
+    result.checks = result.checks or list(ctx.checks)
     seconds = time.perf_counter() - t0
     if result.status != "ok":
         blocked.add(key)

@@ -78,7 +78,16 @@ def _print_report(report: CheckReport) -> None:
         for r in report.results
     ]
     columns = ["dataset", "check", "outcome", "value", "threshold", "failed rows", "detail", "at"]
-    console.table(f"checks {report.record.run_id}", columns, rows)
+    shown = [
+        i
+        for i, c in enumerate(columns)
+        if c in ("dataset", "check", "outcome") or any(r[i] != "" for r in rows)
+    ]
+    console.table(
+        f"checks {report.record.run_id}",
+        [columns[i] for i in shown],
+        [[r[i] for i in shown] for r in rows],
+    )
     for step in report.record.steps:
         if step.status == "skipped":
             console.warn(f"{step.name}: {step.detail}")

@@ -70,7 +70,7 @@ def run_checks(
     if error is not None:
         raise error
     results = []
-    for check in output.checks:
+    for check in sorted(output.checks, key=_written_order):
         where = locator.of_log(_LogAt(check)).where
         if check.outcome is None:
             raise QualityError(f"check '{check.name}' could not be evaluated", where=where)
@@ -98,6 +98,11 @@ def strip_sql(sql: str) -> str:
 def _label(file: ChecksFile) -> str:
     """soda-core appends '.yml' to a file label: give it the path without its suffix."""
     return str(PurePosixPath(file.path).with_suffix(""))
+
+
+def _written_order(check: Any) -> tuple[str, int]:
+    location = check.check_cfg.location
+    return (str(location.file_path), int(location.line or 0))
 
 
 class _LogAt:

@@ -71,13 +71,9 @@ def audit(ctx: RunContext, dataset: str, staged_relation: str) -> AuditResult:
         )
         kept = quarantine(con, ctx.lake, run.results, ctx.run_id) if quality.quarantine else 0
     report(ctx.console, run)
-    return AuditResult(
-        dataset,
-        passed=run.passed,
-        checks=[r.to_dict() for r in run.results],
-        results=run.results,
-        quarantined=kept,
-    )
+    checks = [r.to_dict() for r in run.results]
+    getattr(ctx, "checks", []).extend(checks)  # the runner records them with the step
+    return AuditResult(dataset, run.passed, checks, run.results, quarantined=kept)
 
 
 def report(console: Console, run: ChecksRun) -> None:
