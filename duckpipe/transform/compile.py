@@ -48,17 +48,20 @@ def compile_model(graph: ProjectGraph, name: str, *, incremental: bool = False) 
         raise node.error
     rendered = graph.render(name, incremental=incremental)
     body = _lines(rendered, node.path)
-    ctes: list[tuple[str, list[tuple[str, tuple[str, int]]]]] = []
+    upstream = _ephemeral_upstream(graph, name)
+    rendered_ephemerals = {}
     plain_names = _plain_names(rendered.sql)
-    for eph in _ephemeral_upstream(graph, name):
-        eph_node = graph.models[eph]
-        if eph_node.error is not None:
-            raise eph_node.error
-        eph_rendered = graph.render(eph)
-        plain_names |= _plain_names(eph_rendered.sql)
-        eph_lines = _lines(eph_rendered, eph_node.path)
+    for eph in upstream:
+        error = graph.models[eph].error
+        if error is not None:
+            raise error
+        rendered_ephemerals[eph] = graph.render(eph)
+        plain_names |= _plain_names(rendered_ephemerals[eph].sql)
+    ctes: list[tuple[str, list[tuple[str, tuple[str, int]]]]] = []
+    for eph in upstream:
+        eph_lines = _lines(rendered_ephemerals[eph], graph.models[eph].path)
         ctes.append((EPHEMERAL_PREFIX + eph, eph_lines))
-        if eph.lower() in plain_names:
+        if eph.lower() in plain_names:  # read by its plain name, not through ref()
             alias = [(f"select * from {EPHEMERAL_PREFIX}{eph}", eph_lines[0][1])]
             ctes.append((f'"{eph}"', alias))
     lines = _inject(body, ctes) if ctes else body
@@ -74,13 +77,15 @@ def write_compiled(root: Path, compiled: Compiled) -> Path:
 
 
 def _lines(rendered: Rendered, path: str) -> list[tuple[str, tuple[str, int]]]:
-    """Rendered SQL as (text, origin) lines, without trailing blank lines or semicolons."""
+    """Rendered SQL as (text, origin) lines, without blank lines around it or a final semicolon."""
     lines = [
         (text, (path, line))
         for text, line in zip(rendered.sql.split("\n"), rendered.lines, strict=False)
     ]
     while lines and not lines[-1][0].strip():
         lines.pop()
+    while lines and not lines[0][0].strip():
+        lines.pop(0)
     if lines:
         text, origin = lines[-1]
         lines[-1] = (text.rstrip().rstrip(";").rstrip(), origin)
@@ -125,13 +130,13 @@ def _inject(
         block.append((")" + ("," if i < len(ctes) - 1 else ""), lines[-1][1]))
     split = _with_keyword_end(body)
     if split is None:
-        return [("with", body[0][1]), *block, *body]
+        return [("with " + block[0][0], block[0][1]), *block[1:], *body]
     row, col = split
     text, origin = body[row]
-    head = [*body[:row], (text[:col], origin)]
-    rest = [(text[col:], origin), *body[row + 1 :]]
+    block[0] = (f"{text[:col]} {block[0][0]}", block[0][1])
     block[-1] = (block[-1][0] + ",", block[-1][1])
-    return [*head, *block, *rest]
+    rest = [(text[col:].lstrip(), origin)] if text[col:].strip() else []
+    return [*body[:row], *block, *rest, *body[row + 1 :]]
 
 
 def _with_keyword_end(body: list[tuple[str, tuple[str, int]]]) -> tuple[int, int] | None:

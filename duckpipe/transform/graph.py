@@ -7,7 +7,6 @@ tables. Anything else is taken to be a lake table and checked when the model run
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import weakref
 from dataclasses import dataclass, field
@@ -207,25 +206,24 @@ def _link(graph: ProjectGraph, node: ModelNode, *passes: Rendered) -> None:
 
 
 def _topological(graph: ProjectGraph) -> list[str]:
-    """Models in dependency order; ties broken by file path so the order is stable."""
+    """Models in dependency order: by depth in the graph, then by file path (a stable order)."""
     pending = {
         n: {d for d in node.depends_on if d in graph.models} for n, node in graph.models.items()
     }
     children = graph.children()
-    ready = [(graph.models[n].path, n) for n, deps in pending.items() if not deps]
-    heapq.heapify(ready)
-    order: list[str] = []
+    level = {n: 0 for n, deps in pending.items() if not deps}
+    ready = list(level)
     while ready:
-        _, name = heapq.heappop(ready)
-        order.append(name)
-        for child in sorted(children.get(name, ())):
+        name = ready.pop()
+        for child in children.get(name, ()):
             pending[child].discard(name)
-            if not pending[child] and child not in order:
-                heapq.heappush(ready, (graph.models[child].path, child))
-        pending.pop(name, None)
-    if pending:
-        raise _cycle_error(graph, {n for n, deps in pending.items() if deps})
-    return order
+            level[child] = max(level.get(child, 0), level[name] + 1)
+            if not pending[child]:
+                ready.append(child)
+    stuck = {n for n, deps in pending.items() if deps}
+    if stuck:
+        raise _cycle_error(graph, stuck)
+    return sorted(graph.models, key=lambda n: (level[n], graph.models[n].path))
 
 
 def _cycle_error(graph: ProjectGraph, stuck: set[str]) -> ProjectError:
