@@ -6,14 +6,16 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from duckpipe.advisor.delta import delta_table_facts
 from duckpipe.advisor.discover import TableRef, discover
 from duckpipe.advisor.facts import TableFacts
-from duckpipe.advisor.iceberg import iceberg_table_facts
+from duckpipe.advisor.iceberg import catalog_metadata, iceberg_table_facts
 from duckpipe.advisor.parquet import parquet_table_facts
 from duckpipe.advisor.prices import Prices, default_prices
 from duckpipe.advisor.report import Report
@@ -51,6 +53,8 @@ def analyze_lake(
         objects = location.list_files()
         bar.advance(1, rate=f"{len(objects):,} files")
     refs = discover(location, objects)
+    if project is not None and location.uri == _normalised(project.lake_uri):
+        refs = _with_catalog(refs, project)
     if not refs:
         raise ConfigError(
             "no Delta, Iceberg or Parquet tables found",
@@ -100,6 +104,19 @@ def table_facts(
             metadata_location=ref.metadata_location,
         )
     return parquet_table_facts(ref.name, ref.location, ref.objects, th, clustering_columns)
+
+
+def _normalised(uri: str) -> str:
+    return uri.rstrip("/") if "://" in uri else os.path.abspath(uri)
+
+
+def _with_catalog(refs: list[TableRef], project: Project) -> list[TableRef]:
+    """Iceberg tables of the project's lake, pointed at the catalog's current metadata."""
+    names = [r.name for r in refs if r.format == "iceberg"]
+    if not names:
+        return refs
+    current = catalog_metadata(project, names)
+    return [replace(r, metadata_location=current.get(r.name)) for r in refs]
 
 
 def _filter_columns(ref: TableRef, usage: ProjectUsage | None) -> set[str] | None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from duckpipe.advisor.prices import Thresholds
     from duckpipe.advisor.storage import LakeLocation, ObjectInfo
+    from duckpipe.project import Project
 
 _METADATA = re.compile(r"^metadata/(?:v(\d+)|(\d+)-[^/]*)\.metadata\.json$")
 
@@ -40,6 +41,35 @@ def latest_metadata(objects: Sequence[ObjectInfo]) -> str | None:
             key = (int(m.group(1) or m.group(2)), o.mtime, o.path)
             best = key if best is None or key > best else best
     return best[2] if best else None
+
+
+def catalog_metadata(project: Project, names: Sequence[str]) -> dict[str, str]:
+    """Current metadata files of ``names`` in the project's Iceberg catalog, where it has them.
+
+    The catalog, not the newest file in ``metadata/``, says which metadata is current
+    (a failed commit can leave a newer, uncommitted file). A catalog that does not
+    exist yet is not created.
+    """
+    from duckpipe.sinks import open_sink
+    from duckpipe.sinks.iceberg_catalog import CATALOG_FILE
+
+    config = project.config
+    if config.catalog.uri is None and not (project.state_dir / CATALOG_FILE).is_file():
+        return {}
+    sink: Any = open_sink(
+        project.lake_uri,
+        format="iceberg",
+        storage_options=config.storage_options,
+        catalog=config.catalog,
+        state_dir=project.state_dir,
+    )
+    found = {}
+    for name in names:
+        try:
+            found[name] = sink.catalog.load_table((sink.namespace, name)).metadata_location
+        except Exception:  # not in the catalog: fall back to the newest metadata file
+            continue
+    return found
 
 
 def load_table(location: LakeLocation, metadata_location: str) -> Table:
@@ -149,33 +179,25 @@ def _unreferenced(
     prefix: tuple[str, ...],
     retain_hours: int,
 ) -> Unreferenced:
-    """Data files the current snapshot does not read, and what expiry + orphan removal frees.
+    """Data files the current snapshot does not read, and what vacuum would free.
 
-    Expiring snapshots older than ``retain_hours`` (never the current one) frees the
-    files only they reference; files no snapshot references are orphans and are
-    freed once older than ``retain_hours`` too.
+    Vacuum expires snapshots older than ``retain_hours`` (never the current one or one
+    a branch or tag points at), then deletes files older than ``retain_hours`` that no
+    remaining snapshot references.
     """
     live = {f.path for f in files}
     data = {unquote(o.path): o for o in objects if not o.path.startswith("metadata/")}
     stale = {p: o for p, o in data.items() if p not in live}
     cutoff = time.time() - retain_hours * 3600
     current = table.current_snapshot()
+    protected = {ref.snapshot_id for ref in table.metadata.refs.values()}
+    if current is not None:
+        protected.add(current.snapshot_id)
     kept: set[str] = set(live)
-    expiring: set[str] = set()
     for snapshot in table.metadata.snapshots:
-        if current is not None and snapshot.snapshot_id == current.snapshot_id:
-            continue
-        paths = {_relative(e.data_file.file_path, prefix) for e in reader.entries(snapshot)}
-        if snapshot.timestamp_ms / 1000.0 >= cutoff:
-            kept |= paths
-        else:
-            expiring |= paths
-    referenced = kept | expiring
-    freed = [
-        p
-        for p, o in stale.items()
-        if p not in kept and (p in expiring or (p not in referenced and o.mtime < cutoff))
-    ]
+        if snapshot.snapshot_id in protected or snapshot.timestamp_ms / 1000.0 >= cutoff:
+            kept |= {_relative(e.data_file.file_path, prefix) for e in reader.entries(snapshot)}
+    freed = [p for p, o in stale.items() if p not in kept and o.mtime < cutoff]
     return Unreferenced(
         files=len(stale),
         bytes=sum(o.size for o in stale.values()),

@@ -72,9 +72,14 @@ def project_usage(project: Project, *, now: float | None = None) -> ProjectUsage
     unparsed: list[str] = []
     for model in project.models.values():
         try:
-            scans += model_scans(model.name, str(model.path), model.sql)
+            variants = [
+                model_scans(model.name, str(model.path), sql)
+                for sql in rendered_variants(project, model.name, model.sql)
+            ]
         except Exception as exc:  # sqlglot raises several error types
             unparsed.append(f"{model.path}: {str(exc).splitlines()[0]}")
+            continue
+        scans += merge_scans(variants)
     runs, hours, total = _history(project, now or datetime.now(UTC).timestamp())
     return ProjectUsage(
         name=project.config.name,
@@ -88,7 +93,44 @@ def project_usage(project: Project, *, now: float | None = None) -> ProjectUsage
     )
 
 
-def render_model(sql: str, model: str) -> str:
+def rendered_variants(project: Project, name: str, sql: str) -> list[str]:
+    """A model's SQL as a full build and as an incremental run renders it.
+
+    The project's own compiler is used (refs, sources, macros, vars); where it
+    cannot render the model, a minimal Jinja context stands in.
+    """
+    try:
+        from duckpipe.transform.compile import compile_model
+        from duckpipe.transform.graph import project_graph
+
+        graph = project_graph(project)
+        return [compile_model(graph, name, incremental=inc).sql for inc in (False, True)]
+    except Exception:  # any failure of the project's renderer: fall back
+        return [render_model(sql, name, incremental=inc) for inc in (False, True)]
+
+
+def merge_scans(variants: list[list[TableScan]]) -> list[TableScan]:
+    """One scan per table, with the columns of every rendering of the model."""
+    merged: dict[str, TableScan] = {}
+    for scans in variants:
+        for scan in scans:
+            seen = merged.get(scan.table)
+            merged[scan.table] = (
+                scan
+                if seen is None
+                else TableScan(
+                    model=scan.model,
+                    model_path=scan.model_path,
+                    table=scan.table,
+                    filter_columns=seen.filter_columns | scan.filter_columns,
+                    join_columns=seen.join_columns | scan.join_columns,
+                    unqualified_filters=seen.unqualified_filters | scan.unqualified_filters,
+                )
+            )
+    return list(merged.values())
+
+
+def render_model(sql: str, model: str, *, incremental: bool = False) -> str:
     """SQL with dbt-style Jinja resolved minimally: ``{{ ref('x') }}`` -> ``x``."""
     import jinja2
 
@@ -98,7 +140,7 @@ def render_model(sql: str, model: str) -> str:
         "source": lambda *names, **_: names[-1],
         "config": lambda *_, **__: "",
         "var": lambda _name, default="NULL": default,
-        "is_incremental": lambda: False,
+        "is_incremental": lambda: incremental,
         "this": model,
         "env_var": lambda _name, default="": default,
     }
