@@ -9,6 +9,7 @@ clean-up; the app transaction fences two processes that write as the same writer
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,9 @@ class DeltaSink:
         self.storage = StorageConfig.from_options(storage_options, use_env=is_remote(root))
         self.storage_options = self.storage.delta_options() if is_remote(root) else {}
         self.merge_strategy = "auto"
+
+    def _before_commit(self) -> None:
+        """Called between planning a write and committing it; tests use it to interleave a rival."""
 
     def uri(self, table: str) -> str:
         return f"{self.root}/{table}"
@@ -205,15 +209,18 @@ class DeltaSink:
             incoming, current, table=table, schema_mode=schema_mode, partial=mode == "merge"
         )
         props = self._commit_properties(dt, position)
+        moved = self._writer_moved(table, dt, position)
         if mode == "merge":
             assert merge is not None
-            with _commit_errors(table, position):
+            self._before_commit()
+            with _commit_errors(table, position, moved):
                 return self._merge(dt, table, prepared, merge, props)
         rows = sort_table(prepared.data, parse_sorts(_sort_by(dt)))
         delta_schema_mode = (
             "overwrite" if prepared.replace_schema else ("merge" if prepared.new_fields else None)
         )
-        with _commit_errors(table, position):
+        self._before_commit()
+        with _commit_errors(table, position, moved):
             write_deltalake(  # type: ignore[call-overload, misc]
                 dt,
                 rows,
@@ -255,6 +262,14 @@ class DeltaSink:
         if strategy == "rewrite" or (strategy == "auto" and partitioned):
             return rewrite_merge(self, dt, table, prepared, spec, props)
         return library_merge(dt, table, prepared, spec, props)
+
+    def _writer_moved(
+        self, table: str, dt: DeltaTable, position: Position | None
+    ) -> Callable[[], bool] | None:
+        if position is None:
+            return None
+        seen = dt.transaction_version(position.writer_id)
+        return lambda: self._open(table).transaction_version(position.writer_id) != seen
 
     def _commit_properties(
         self, dt: DeltaTable | None, position: Position | None
@@ -507,9 +522,12 @@ def _latest_positions(dt: DeltaTable) -> dict[str, StoredPosition]:
 class _commit_errors:
     """Map delta-rs commit failures to CommitConflict (retryable or not) and SinkError."""
 
-    def __init__(self, table: str, position: Position | None) -> None:
+    def __init__(
+        self, table: str, position: Position | None, moved: Callable[[], bool] | None = None
+    ) -> None:
         self.table = table
         self.position = position
+        self.moved = moved  # did another process commit as our writer meanwhile?
 
     def __enter__(self) -> None:
         return None
@@ -521,7 +539,8 @@ class _commit_errors:
             return False
         message = str(exc).strip()
         if isinstance(exc, CommitFailedError) or "already exists" in message:
-            if "Concurrent transaction" in message and self.position is not None:
+            fenced = "Concurrent transaction" in message or bool(self.moved and self.moved())
+            if fenced and self.position is not None:
                 raise stale_writer(self.table, self.position.writer_id) from None
             raise CommitConflict(
                 f"a concurrent commit to '{self.table}' conflicts with this one: {message.splitlines()[0]}",

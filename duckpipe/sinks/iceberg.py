@@ -103,6 +103,9 @@ class IcebergSink:
             self._catalog = open_catalog(self.root, self.catalog_url, props, self.namespace)
         return self._catalog
 
+    def _before_commit(self) -> None:
+        """Called between planning a write and committing it; tests use it to interleave a rival."""
+
     def uri(self, table: str) -> str:
         return f"{self.root}/{table}"
 
@@ -249,6 +252,7 @@ class IcebergSink:
             assert merge is not None
             strategy = merge.strategy if merge.strategy != "auto" else self.merge_strategy
             result = merge_into(tbl, txn, table, prepared, merge, summary, strategy=strategy)
+        self._before_commit()
         with _commit_errors(table, position):
             txn.commit_transaction()
         result.version = self.version(table)
