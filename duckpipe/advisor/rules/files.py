@@ -34,7 +34,7 @@ def small_files(facts: TableFacts, ctx: Context) -> Iterator[Finding]:
     fix = (
         duckdb_copy(facts, th.target_file_bytes)
         if facts.format == "parquet"
-        else ctx.table_command("optimize", facts, "--target-size", target)
+        else ctx.table_command("optimize", facts, "--target-size", str(th.target_file_bytes))
     )
     yield Finding(
         rule="small_files",
@@ -86,7 +86,7 @@ def oversized_files(facts: TableFacts, ctx: Context) -> Iterator[Finding]:
     fix = (
         duckdb_copy(facts, th.max_file_bytes)
         if facts.format == "parquet"
-        else ctx.table_command("optimize", facts, "--target-size", target)
+        else ctx.table_command("optimize", facts, "--target-size", str(th.max_file_bytes))
     )
     yield Finding(
         rule="oversized_files",

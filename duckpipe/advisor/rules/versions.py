@@ -10,6 +10,15 @@ from duckpipe.advisor.prices import GiB
 from duckpipe.advisor.rules.base import Context, per_table, storage_usd
 
 
+def vacuum_args(retain_hours: int) -> list[str]:
+    """``duckpipe table vacuum`` options keeping ``retain_hours`` of history."""
+    from duckpipe.sinks.maintenance import MIN_RETENTION_HOURS
+
+    args = ["--retention-hours", str(retain_hours)]
+    # below the safe minimum the command insists on an explicit --force
+    return [*args, "--force"] if retain_hours < MIN_RETENTION_HOURS else args
+
+
 @per_table
 def version_bloat(facts: TableFacts, ctx: Context) -> Iterator[Finding]:
     """Old versions' files and orphans that vacuum / snapshot expiry would delete."""
@@ -52,7 +61,7 @@ def version_bloat(facts: TableFacts, ctx: Context) -> Iterator[Finding]:
             "retain_hours": gone.retain_hours,
         },
         monthly_usd=storage_usd(ctx, reclaim),
-        fix=ctx.table_command("vacuum", facts, "--retain-hours", str(gone.retain_hours)),
+        fix=ctx.table_command("vacuum", facts, *vacuum_args(gone.retain_hours)),
         detail=(
             f"Files replaced by later {unit} stay in storage until "
             + ("vacuum deletes them" if facts.format == "delta" else "snapshots expire")

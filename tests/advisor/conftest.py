@@ -1,0 +1,33 @@
+"""Fixtures for the cost advisor: a fixed clock and scaled thresholds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from duckpipe.advisor import Finding, Prices, Report, load_prices
+
+
+@pytest.fixture
+def prices() -> Callable[..., Prices]:
+    """Default prices with some thresholds overridden, as a prices file would."""
+
+    def make(**thresholds: Any) -> Prices:
+        return load_prices(("test thresholds", {"thresholds": thresholds}))
+
+    return make
+
+
+def only(report: Report, rule: str, table: str | None = None) -> Finding:
+    """The one finding of ``rule`` (for ``table``); fails listing what was found instead."""
+    found = [f for f in report.findings if f.rule == rule and (table is None or f.table == table)]
+    assert len(found) == 1, (
+        f"expected one {rule}, got {[(f.rule, f.table) for f in report.findings]}"
+    )
+    return found[0]
+
+
+def rules_of(report: Report) -> list[tuple[str, str | None]]:
+    return sorted((f.rule, f.table) for f in report.findings)
