@@ -28,6 +28,7 @@ _API: dict[str, str] = {
     "open_sink": "duckpipe.sinks",
     "Position": "duckpipe.sinks.base",
     "MergeSpec": "duckpipe.sinks.base",
+    "BatchDataIngester": "duckpipe.ingest.api",
     "DataQualityFramework": "duckpipe.quality.framework",
 }
 

@@ -4,13 +4,15 @@
 declared types) and the rows that do not, each with the first rule it broke. The
 checks are columnar: null counts, one cast per column, a few boolean kernels per batch.
 
-Schema policies, against the ``known`` schema (the landed table's, else the first batch's):
+Known columns (the landed table's, when it exists) keep the table's types: a value
+that does not fit goes to the dead letter queue. The policy decides about the rest:
 
-- ``evolve``: new columns pass through and are added to the table;
-- ``discard``: new columns are dropped, missing ones are filled with NULL;
+- ``evolve``: new columns pass through and are added to the table; a column that
+  disappeared is landed as NULL;
+- ``discard``: new columns are dropped; a column that disappeared is landed as NULL;
 - ``freeze``: rows carrying a value in a new column go to the dead letter queue and the
-  change is reported (the landing stops the run with a ``ContractError``); a column that
-  disappears stops the run before anything is written.
+  change is reported (the landing then stops the run with a ``ContractError``); a
+  column that disappeared stops the run before anything is written.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class Verdict:
 
     good: pa.RecordBatch
     bad: pa.Table | None = None
+    failed: pa.Array | None = None
+    """Per input row: True when it went to ``bad``."""
 
     @property
     def bad_rows(self) -> int:
@@ -68,10 +72,7 @@ class Contract:
     def is_trivial(self) -> bool:
         """True when no rule applies: every batch passes through unchanged."""
         return not (
-            self.cfg.required_fields
-            or self.cfg.not_null
-            or self.dtypes
-            or (self.known is not None and self.cfg.schema_policy != "evolve")
+            self.cfg.required_fields or self.cfg.not_null or self.dtypes or self.known is not None
         )
 
     def output_schema(self, schema: pa.Schema) -> pa.Schema:
@@ -96,7 +97,7 @@ class Contract:
                 or f"columns: {', '.join(schema.names)}",
             )
         policy = self.cfg.schema_policy
-        known = self.known if self.known is not None and policy != "evolve" else None
+        known = self.known
         if known is None:
             targets = {f.name: self.dtypes.get(f.name, f.type) for f in schema}
             return _Shape(pa.schema([pa.field(n, t) for n, t in targets.items()]), targets)
@@ -109,9 +110,12 @@ class Contract:
                 where=f"sources.{self.source}",
                 hint="restore the column in the source, or set schema_policy: evolve or discard",
             )
-        for name in new:
-            self.schema_changes[name] = f"new column '{name}' ({schema.field(name).type})"
+        if policy == "freeze":
+            for name in new:
+                self.schema_changes[name] = f"new column '{name}' ({schema.field(name).type})"
         targets = {f.name: self.dtypes.get(f.name, f.type) for f in known}
+        if policy == "evolve":
+            targets.update({n: self.dtypes.get(n, schema.field(n).type) for n in new})
         return _Shape(
             pa.schema([pa.field(n, t) for n, t in targets.items()]), targets, new, fill=gone
         )
@@ -157,7 +161,7 @@ class Contract:
         bad = pa.Table.from_batches([batch.filter(failed_any)])
         bad = bad.append_column(REASON, reason.filter(failed_any))
         bad = bad.append_column(COLUMN, column.filter(failed_any))
-        return Verdict(conformed.filter(pc.invert(failed_any)), bad)
+        return Verdict(conformed.filter(pc.invert(failed_any)), bad, failed_any)
 
 
 def _first_failure(rules: list[tuple[pa.Array, str, str]]) -> tuple[pa.Array, pa.Array, pa.Array]:

@@ -102,13 +102,12 @@ class DeadLetters:
             self._con = None
 
 
-def write_dead_letters(lake: Sink, source: str, records: pa.Table) -> CommitResult | None:
-    """Append ``records`` to ``_dlq/<source>``, skipping ids already stored."""
+def write_dead_letters(lake: Sink, table: str, records: pa.Table) -> CommitResult | None:
+    """Append ``records`` to the dead letter ``table``, skipping ids already stored."""
     import pyarrow.compute as pc
 
     if records.num_rows == 0:
         return None
-    table = dlq_table(source)
     if lake.exists(table):
         stored = lake.dataset(table).to_table(columns=["dlq_id"]).column("dlq_id")
         records = records.filter(pc.invert(pc.is_in(records.column("dlq_id"), stored)))

@@ -134,11 +134,11 @@ def _land_once(ctx: RunContext, step: SourceStep, contract: Contract) -> Landed:
         with ctx.console.progress(f"extract {name}") as progress:
             rows = spool.fill(extraction.reader, transform, progress)
         position = extraction.next_position()
-        write_dead_letters(ctx.lake, name, dead.table())
+        write_dead_letters(ctx.lake, dlq_table(name), dead.table())
         if dead.rows:
             ctx.console.warn(f"source {name}: {dead.summary()} -> {dlq_table(name)}")
         staged = spool.table()
-        verdict = _audit(ctx, step.table, staged)
+        verdict = audit_staged(ctx, step.table, staged)
         if verdict is not None and not verdict.passed:
             return Landed(rows, dead.rows, None, blocked=verdict)
         commit = commit_rows(
@@ -162,7 +162,7 @@ def _land_once(ctx: RunContext, step: SourceStep, contract: Contract) -> Landed:
     return Landed(rows, dead.rows, commit, detail=detail)
 
 
-def _audit(ctx: RunContext, table: str, staged: pa.Table) -> Any:
+def audit_staged(ctx: RunContext, table: str, staged: pa.Table) -> Any:
     """Run the quality gate on the staged rows registered under a staging name."""
     from duckpipe.quality import audit
 

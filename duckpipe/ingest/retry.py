@@ -84,7 +84,7 @@ def call_with_retry(
         stop=tenacity.stop_after_attempt(policy.attempts)
         | tenacity.stop_after_delay(policy.max_elapsed),
         wait=tenacity.wait_exponential_jitter(
-            initial=policy.initial_delay, max=policy.max_delay, jitter=policy.initial_delay
+            multiplier=policy.initial_delay, max=policy.max_delay, jitter=policy.initial_delay
         ),
         before_sleep=log_retry,
     )

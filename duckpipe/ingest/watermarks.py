@@ -131,6 +131,26 @@ class Watermark:
     value: Any
 
     @classmethod
+    def of(cls, column: str, value: Any) -> Watermark:
+        """A watermark from a Python value (datetime, date, int, Decimal, float or str).
+
+        >>> Watermark.of("id", 41).to_position()
+        {'column': 'id', 'type': 'integer', 'watermark': 41}
+        """
+        if isinstance(value, datetime):
+            kind = "timestamptz" if value.tzinfo else "timestamp"
+        elif isinstance(value, date):
+            kind = "date"
+        elif isinstance(value, bool) or not isinstance(value, int | Decimal | float | str):
+            raise ConfigError(
+                f"cannot use {value!r} as the last watermark of '{column}'",
+                hint="pass a datetime, date, int, Decimal, float or str",
+            )
+        else:
+            kind = {int: "integer", Decimal: "decimal", float: "float"}.get(type(value), "string")
+        return cls(column, kind, _decode(kind, _encode(value)))
+
+    @classmethod
     def from_position(cls, position: dict[str, Any] | None) -> Watermark | None:
         """The watermark stored in a commit's position, or None (never landed: a full load)."""
         if not position or position.get("watermark") is None:

@@ -1,0 +1,133 @@
+"""``duckpipe dlq list|show|replay``: inspect the rows a source's contract rejected, and
+re-ingest them after a fix."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import click
+
+from duckpipe.cli._common import console_for, format_option, project_from
+
+if TYPE_CHECKING:
+    from duckpipe.project import Project
+
+
+@click.group("dlq")
+def command() -> None:
+    """Dead letter queues: rows a source contract rejected, with the reason."""
+
+
+@command.command("list")
+@format_option
+@click.pass_context
+def list_command(ctx: click.Context, fmt: str) -> None:
+    """Every source with dead letters: how many, and why."""
+    from collections import Counter
+
+    from duckpipe.ingest.dlq import dlq_sources, read_dead_letters
+    from duckpipe.runner import open_lake
+
+    lake = open_lake(project_from(ctx))
+    rows = []
+    for source in dlq_sources(lake):
+        letters = read_dead_letters(lake, source)
+        reasons = Counter(letters.column("reason").to_pylist()).most_common(3)
+        newest = max(letters.column("failed_at").to_pylist(), default=None)
+        rows.append(
+            (
+                source,
+                letters.num_rows,
+                "; ".join(f"{n} x {r}" for r, n in reasons),
+                newest.isoformat(timespec="seconds") if newest else "",
+            )
+        )
+    console_for(fmt).table("dead letters", ["source", "rows", "top reasons", "newest"], rows)
+
+
+@command.command("show")
+@click.argument("source")
+@click.option("--limit", "-n", default=20, show_default=True, help="Rows to show.")
+@format_option
+@click.pass_context
+def show_command(ctx: click.Context, source: str, limit: int, fmt: str) -> None:
+    """The dead letters of SOURCE: reason, column, run, time and raw values."""
+    from duckpipe.ingest.dlq import read_dead_letters
+    from duckpipe.runner import open_lake
+
+    project = project_from(ctx)
+    _known_source(project, source)
+    letters = read_dead_letters(open_lake(project), source)
+    shown = letters.slice(0, limit).to_pylist()
+    rows = [
+        (
+            r["failed_at"].isoformat(timespec="seconds"),
+            r["run_id"],
+            r["reason"],
+            r["column_name"],
+            r["raw"],
+        )
+        for r in shown
+    ]
+    title = f"{source}: {letters.num_rows:,} dead letter(s)"
+    if letters.num_rows > limit:
+        title += f", first {limit}"
+    console_for(fmt).table(title, ["failed_at", "run_id", "reason", "column", "raw"], rows)
+
+
+@command.command("replay")
+@click.argument("source")
+@format_option
+@click.pass_context
+def replay_command(ctx: click.Context, source: str, fmt: str) -> None:
+    """Land the dead letters of SOURCE that pass its contract now (after a fix)."""
+    from duckpipe.engine import Engine
+    from duckpipe.ingest.replay import replay
+    from duckpipe.plan import RunOptions
+    from duckpipe.runner import RunContext, new_run_id, open_lake
+
+    project = project_from(ctx)
+    _known_source(project, source)
+    console = console_for(fmt)
+    lake = open_lake(project)
+    engine = Engine()
+    try:
+        engine.attach_lake(lake)
+        run = RunContext(project, engine, lake, new_run_id(), RunOptions(), console)
+        result = replay(run, source)
+    finally:
+        engine.close()
+    summary = {
+        "source": result.source,
+        "table": result.table,
+        "landed": result.landed,
+        "still_failing": result.still_failing,
+        "already_landed": result.skipped,
+        "version": result.version,
+        "reasons": result.reasons or {},
+    }
+    if fmt == "json":
+        click.echo(json.dumps(summary, default=str))
+    else:
+        written = f" -> {result.table} v{result.version}" if result.version is not None else ""
+        console.info(
+            f"replayed {source}: {result.landed:,} landed{written}, "
+            f"{result.still_failing:,} still failing"
+        )
+        for reason, n in (result.reasons or {}).items():
+            console.info(f"  {n:,} x {reason}")
+    if result.blocked is not None:
+        raise click.ClickException(f"replay blocked by the quality gate: {result.blocked.detail}")
+
+
+def _known_source(project: Project, source: str) -> None:
+    from duckpipe.errors import ConfigError, did_you_mean
+
+    sources = project.config.sources
+    if source not in sources:
+        raise ConfigError(
+            f"unknown source '{source}'",
+            where="sources",
+            hint=did_you_mean(source, sources) or f"sources: {', '.join(sources) or 'none'}",
+        )

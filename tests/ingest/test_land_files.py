@@ -1,0 +1,181 @@
+"""Landing file sources with `duckpipe run`: metadata columns, increments, contracts and the DLQ."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import yaml
+from click.testing import CliRunner
+
+from duckpipe.cli import cli
+from duckpipe.ingest.metadata import METADATA_COLUMNS
+from duckpipe.project import load_project
+from duckpipe.runner import make_plan, open_lake
+from tests.ingest.helpers import data_columns, landed, run, write_project
+
+REFERENCE = Path(__file__).parents[2] / "sql"
+
+
+def test_reference_project_lands_every_row_with_metadata(tmp_path):
+    for part in ("duckpipe.yml", "data", "models", "checks"):
+        src = REFERENCE / part
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / part)
+    project = load_project(tmp_path)
+    report = run(project)
+    assert report.ok, report.record.steps
+    orders = landed(project, "raw_orders")
+    expected = pcsv.read_csv(tmp_path / "data" / "orders.csv")
+    assert orders.num_rows == expected.num_rows == report.step("orders").rows
+    assert orders.column_names[-3:] == list(METADATA_COLUMNS)
+    assert set(orders.column("_source").to_pylist()) == {"orders"}
+    assert set(orders.column("_run_id").to_pylist()) == {report.record.run_id}
+    assert orders.column("_extracted_at").null_count == 0
+    assert sorted(orders.column("order_id").to_pylist()) == sorted(
+        expected.column("order_id").to_pylist()
+    )
+
+
+def write_csv(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text.strip() + "\n")
+
+
+def test_new_files_are_the_increment_and_merge_on_the_primary_key(tmp_path):
+    write_csv(tmp_path / "in" / "a.csv", "id,amount\n1,10\n2,20")
+    project = write_project(tmp_path, {"orders": {"uri": "in/*.csv", "primary_key": "id"}})
+    assert run(project).step("orders").rows == 2
+    write_csv(tmp_path / "in" / "b.csv", "id,amount\n2,25\n3,30")
+    plan = make_plan(load_project(tmp_path), open_lake(project), _options())
+    assert "1 new file(s) of 2" in plan.describe()[0]
+    second = run(project)
+    assert second.step("orders").rows == 2
+    rows = data_columns(landed(project, "raw_orders")).sort_by("id").to_pylist()
+    assert rows == [{"id": 1, "amount": 10}, {"id": 2, "amount": 25}, {"id": 3, "amount": 30}]
+    third = run(project)
+    assert third.step("orders").rows == 0
+    assert third.step("orders").version is None  # nothing new: no commit
+    refreshed = run(project, full_refresh=True)
+    assert refreshed.step("orders").rows == 4  # both files again, overwriting
+    assert landed(project, "raw_orders").num_rows == 4
+
+
+def _options():
+    from duckpipe.plan import RunOptions
+
+    return RunOptions()
+
+
+def cli_json(project_dir: Path, *args: str) -> list[dict]:
+    result = CliRunner().invoke(cli, ["--project", str(project_dir), *args])
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+
+
+def test_bad_rows_reach_the_dlq_and_replay_lands_them_once(tmp_path):
+    write_csv(
+        tmp_path / "in" / "a.csv",
+        "order_id,customer_id,amount\n1,10,1.5\n2,,2.5\n3,30,abc\n4,40,4.0",
+    )
+    contract = {
+        "required_fields": ["order_id", "customer_id"],
+        "dtypes": {"amount": "double"},
+        "schema_policy": "freeze",
+    }
+    sources = {"orders": {"uri": "in/*.csv", "primary_key": "order_id", "contract": contract}}
+    project = write_project(tmp_path, sources)
+    first = run(project)
+    assert first.ok
+    assert "2 rejected -> _dlq/orders" in first.step("orders").detail
+    good = data_columns(landed(project, "raw_orders")).sort_by("order_id")
+    assert good.column("order_id").to_pylist() == [1, 4]
+    assert str(good.schema.field("amount").type) == "double"
+
+    # a new column under freeze: its rows go to the DLQ, the others land, the run fails
+    write_csv(tmp_path / "in" / "b.csv", "order_id,customer_id,amount,coupon\n5,50,5.0,SPRING")
+    second = run(project)
+    step = second.step("orders")
+    assert step.status == "failed"
+    assert "schema_policy freeze" in step.detail and "coupon" in step.detail
+    assert not second.ok
+
+    listed = cli_json(tmp_path, "dlq", "list", "--format", "json")[0]["rows"]
+    assert listed == [
+        {
+            "source": "orders",
+            "rows": 3,
+            "top reasons": listed[0]["top reasons"],
+            "newest": listed[0]["newest"],
+        }
+    ]
+    shown = cli_json(tmp_path, "dlq", "show", "orders", "--format", "json")[0]["rows"]
+    reasons = {json.loads(r["raw"])["order_id"]: (r["reason"], r["column"]) for r in shown}
+    assert reasons == {
+        2: ("required field 'customer_id' is null", "customer_id"),
+        3: ("value of type string does not fit double", "amount"),
+        5: ("new column 'coupon' is not in the frozen schema", "coupon"),
+    }
+
+    # the fix: accept the new column and orders without a customer
+    contract.update(required_fields=["order_id"], schema_policy="evolve")
+    (tmp_path / "duckpipe.yml").write_text(
+        yaml.safe_dump({"name": "test", "lake": "./lake", "sources": sources})
+    )
+    replayed = cli_json(tmp_path, "dlq", "replay", "orders", "--format", "json")[0]
+    assert (replayed["landed"], replayed["still_failing"]) == (2, 1)
+    assert replayed["reasons"] == {"value of type string does not fit double": 1}
+    table = data_columns(landed(project, "raw_orders")).sort_by("order_id")
+    assert table.column("order_id").to_pylist() == [1, 2, 4, 5]
+    assert table.column("coupon").to_pylist() == [None, None, None, "SPRING"]
+    assert table.column("customer_id").to_pylist() == [10, None, 40, 50]
+
+    again = cli_json(tmp_path, "dlq", "replay", "orders", "--format", "json")[0]
+    assert again["landed"] == 0 and again["still_failing"] == 1
+    assert landed(project, "raw_orders").num_rows == 4
+    left = cli_json(tmp_path, "dlq", "show", "orders", "--format", "json")[0]["rows"]
+    assert [json.loads(r["raw"])["order_id"] for r in left] == [3]
+
+
+def test_discard_drops_a_new_column_and_evolve_adds_it(tmp_path):
+    write_csv(tmp_path / "in" / "a.csv", "id,amount\n1,10")
+    sources = {"s": {"uri": "in/*.csv", "contract": {"schema_policy": "discard"}}}
+    project = write_project(tmp_path, sources)
+    run(project)
+    write_csv(tmp_path / "in" / "b.csv", "id,amount,extra\n2,20,x")
+    assert run(project).ok
+    assert landed(project, "raw_s").column_names[:2] == ["id", "amount"]
+    assert "extra" not in landed(project, "raw_s").column_names
+
+    sources["s"]["contract"]["schema_policy"] = "evolve"
+    write_project(tmp_path, sources)
+    write_csv(tmp_path / "in" / "c.csv", "id,amount,extra\n3,30,y")
+    assert run(project).ok
+    table = data_columns(landed(project, "raw_s")).sort_by("id")
+    assert table.to_pylist() == [
+        {"id": 1, "amount": 10, "extra": None},
+        {"id": 2, "amount": 20, "extra": None},
+        {"id": 3, "amount": 30, "extra": "y"},
+    ]
+
+
+def test_failing_check_blocks_the_landing_and_keeps_the_old_version(tmp_path):
+    write_csv(tmp_path / "in" / "a.csv", "id,amount\n1,10\n2,20")
+    project = write_project(tmp_path, {"orders": {"uri": "in/*.csv"}})
+    first = run(project)
+    version = first.step("orders").version
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "raw.yml").write_text("checks for raw_orders:\n  - min(amount) >= 0\n")
+    write_csv(tmp_path / "in" / "b.csv", "id,amount\n3,-5")
+    blocked = run(project)
+    step = blocked.step("orders")
+    assert step.status == "blocked"
+    assert "min(amount) >= 0" in step.detail
+    lake = open_lake(project)
+    assert lake.version("raw_orders") == version
+    assert pc.sum(landed(project, "raw_orders").column("amount")).as_py() == 30
+    # the position did not move either: once fixed, the same file lands
+    write_csv(tmp_path / "in" / "b.csv", "id,amount\n3,5")
+    assert run(project).step("orders").rows == 1
