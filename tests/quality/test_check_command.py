@@ -88,7 +88,7 @@ def test_check_fails_quarantines_and_shows_failed_rows(
     code, out = duckpipe(root, "check", "--show-failed", "missing_count(customer) = 0")
     assert code == 1
     assert "no quarantined rows for check 'missing_count(customer) = 0'" in out
-    assert "did you mean 'missing_count(customer_id) = 0'?" in out
+    assert "did you mean 'missing_count(customer_id) = 0'" in out
 
 
 def test_select_datasets_by_name_glob_or_source(
