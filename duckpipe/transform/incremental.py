@@ -38,6 +38,9 @@ def build_incremental(build: ModelBuild) -> StepResult:
     engine = build.ctx.engine
     build.hooks("pre_hook")
     new_rows = build.arrow()
+    if new_rows.num_rows == 0:  # nothing to publish: no commit, no new table version
+        build.hooks("post_hook")
+        return StepResult(rows=0, table=build.name, detail="no new rows")
     new_name = NEW_PREFIX + build.name
     engine.register(new_name, new_rows)
     try:
@@ -150,8 +153,6 @@ def _key_predicate(
     Used only for a bounded number of non-null integer, string and date keys, which every
     sink's predicate language reads the same way.
     """
-    if new_rows.num_rows == 0:
-        return "false"
     for key in keys:
         if not str(new_rows.schema.field(key).type).startswith(_PREDICATE_TYPES):
             return None

@@ -76,10 +76,10 @@ class Lineage:
 
         self._require(model)
         key = model.lower()
+        for parent in sorted(self.graph.parents(model)):
+            if parent in self.graph.models and EPHEMERAL_PREFIX + parent.lower() not in self.schema:
+                self.columns(parent)
         if key not in self.schema:
-            for parent in sorted(self.graph.parents(model)):
-                if parent in self.graph.models and parent.lower() not in self.schema:
-                    self.columns(parent)
             try:
                 tree: Any = qualify(
                     sqlglot.parse_one(self.sql(model), dialect="duckdb"),
@@ -91,8 +91,7 @@ class Lineage:
             except SqlglotError:
                 names = []
             self.schema[key] = {name: "unknown" for name in names}
-            if EPHEMERAL_PREFIX + key not in self.schema:
-                self.schema[EPHEMERAL_PREFIX + key] = self.schema[key]
+        self.schema[EPHEMERAL_PREFIX + key] = self.schema[key]
         return list(self.schema[key])
 
     def column(self, model: str, column: str) -> LineageNode:
@@ -135,6 +134,7 @@ class Lineage:
                 continue
             seen.add((relation.lower(), parent_column.lower()))
             node.upstream.append(self._upstream(relation, parent_column))
+        node.upstream.sort(key=lambda n: (n.relation, n.column))
         self._memo[(model, column.lower())] = node
         return node
 

@@ -52,8 +52,8 @@ def create_seed(engine: Engine, project: Project, name: str, table: str) -> int:
                 message, where=f"duckpipe.yml seeds.{name}.column_types", hint="name CSV columns"
             ) from exc
         raise ModelError(f"cannot load seed: {message}", where=str(project.seeds[name])) from exc
-    row = engine.con.execute(f"select count(*) from {quote(table)}").fetchone()
-    return int(row[0]) if row else 0
+    rows = engine.con.execute(f"select count(*) from {quote(table)}").fetchall()
+    return int(rows[0][0])
 
 
 def register_seed(engine: Engine, project: Project, name: str) -> None:
