@@ -12,7 +12,7 @@ from duckpipe.advisor.facts import (
     PartitionScheme,
     TableFacts,
     Unreferenced,
-    point_filter_depth,
+    clustering_depth,
 )
 from duckpipe.advisor.parquet import (
     is_data_file,
@@ -68,7 +68,7 @@ def delta_table_facts(
         row_groups=row_group_facts(
             read_footers(location, sample([f.path for f in files], thresholds.footer_sample))
         ),
-        clustering={c: d for c in sorted(wanted) if (d := _depth(actions, c)) > 0},
+        clustering={c: d for c in sorted(wanted) if (d := _depth(actions, files, c)) > 0},
         age_source="delta add.modificationTime",
     )
 
@@ -96,11 +96,11 @@ def _files(actions: dict[str, list[Any]], partition_cols: tuple[str, ...]) -> tu
     return tuple(out)
 
 
-def _depth(actions: dict[str, list[Any]], column: str) -> float:
+def _depth(actions: dict[str, list[Any]], files: tuple[FileFact, ...], column: str) -> float:
     mins, maxs = actions.get(f"min.{column}"), actions.get(f"max.{column}")
     if mins is None or maxs is None:
         return 0.0
-    return point_filter_depth(list(zip(mins, maxs, strict=True)))
+    return clustering_depth(files, list(zip(mins, maxs, strict=True)))
 
 
 def _unreferenced(

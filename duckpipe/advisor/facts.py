@@ -217,27 +217,74 @@ def age_tier(f: FileFact, now: float, warm_after_days: int, cold_after_days: int
     return "hot"
 
 
-def point_filter_depth(ranges: Sequence[tuple[Any, Any]]) -> float:
-    """How many files a point filter on a column touches on average, from per-file min/max.
+def clustering_depth(files: Sequence[FileFact], ranges: Sequence[tuple[Any, Any] | None]) -> float:
+    """Files a point filter on a column reads within one partition, averaged over files.
 
-    Probes are the files' own minimum values: 1.0 means ranges do not overlap (well
-    clustered); a value near the file count means every filter reads every file.
+    ``ranges[i]`` is file ``i``'s (min, max) of the column; 0.0 when any is unknown.
+    Clustering rewrites files within their partition, so 1.0 is the best possible.
+    """
+    if not ranges or any(r is None or r[0] is None or r[1] is None for r in ranges):
+        return 0.0
+    groups: dict[str, list[tuple[Any, Any]]] = {}
+    for f, r in zip(files, ranges, strict=True):
+        assert r is not None
+        groups.setdefault(f.partition, []).append(r)
+    return sum(point_filter_depth(g) * len(g) for g in groups.values()) / len(ranges)
+
+
+def point_filter_depth(ranges: Sequence[tuple[Any, Any]]) -> float:
+    """How many files a point filter on a column reads on average, from per-file min/max.
+
+    For numbers and times: the coverage of the ranges averaged over the part of the
+    domain that holds data (a sweep over the range ends). 1.0 means ranges do not
+    overlap (well clustered); near the file count means every filter reads every file.
+    Other types, and ranges of zero width, are probed at each file's minimum.
 
     >>> point_filter_depth([(0, 9), (10, 19), (20, 29)])
     1.0
-    >>> point_filter_depth([(0, 29), (1, 28), (2, 27)])
-    2.0
+    >>> round(point_filter_depth([(0, 100), (0, 100), (50, 100)]), 2)
+    2.5
     """
     ranges = [r for r in ranges if r[0] is not None and r[1] is not None]
     if not ranges:
         return 0.0
+    numeric = [(_number(lo), _number(hi)) for lo, hi in ranges]
+    if all(lo is not None and hi is not None for lo, hi in numeric):
+        events = sorted([(lo, 0) for lo, _ in numeric] + [(hi, 1) for _, hi in numeric])
+        covered = span = 0.0
+        active, previous = 0, None
+        for x, is_end in events:
+            assert x is not None
+            if previous is not None and active > 0:
+                covered += active * (x - previous)
+                span += x - previous
+            active += -1 if is_end else 1
+            previous = x
+        if span > 0:
+            return covered / span
     try:
         mins = sorted(r[0] for r in ranges)
         maxs = sorted(r[1] for r in ranges)
-        # files containing v: min <= v minus max < v
-        total = 0
-        for lo, _ in ranges:
-            total += bisect.bisect_right(mins, lo) - bisect.bisect_left(maxs, lo)
+        # files containing v: min <= v, minus max < v
+        total = sum(
+            bisect.bisect_right(mins, lo) - bisect.bisect_left(maxs, lo) for lo, _ in ranges
+        )
     except TypeError:  # mixed or unorderable values
         return 0.0
     return total / len(ranges)
+
+
+def _number(value: Any) -> float | None:
+    """A sortable number for ints, floats, decimals, dates and times; None otherwise."""
+    import datetime as dt
+    from decimal import Decimal
+
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | Decimal):
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return value.timestamp() if value.tzinfo else value.replace(tzinfo=dt.UTC).timestamp()
+    if isinstance(value, dt.date):
+        return float(value.toordinal())
+    return None

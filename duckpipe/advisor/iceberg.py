@@ -13,7 +13,7 @@ from duckpipe.advisor.facts import (
     PartitionScheme,
     TableFacts,
     Unreferenced,
-    point_filter_depth,
+    clustering_depth,
 )
 from duckpipe.advisor.parquet import read_footers, row_group_facts, sample
 from duckpipe.errors import SinkError
@@ -141,7 +141,7 @@ def iceberg_table_facts(
         row_groups=row_group_facts(
             read_footers(location, sample([f.path for f in files], thresholds.footer_sample))
         ),
-        clustering=_clustering(table, entries, wanted),
+        clustering=_clustering(table, entries, files, wanted),
         age_source="iceberg snapshot commit time",
         sort_order=tuple(
             schema.find_column_name(f.source_id) or "" for f in table.sort_order().fields
@@ -207,7 +207,9 @@ def _unreferenced(
     )
 
 
-def _clustering(table: Table, entries: list[Any], columns: set[str]) -> dict[str, float]:
+def _clustering(
+    table: Table, entries: list[Any], files: list[FileFact], columns: set[str]
+) -> dict[str, float]:
     from pyiceberg.conversions import from_bytes
     from pyiceberg.types import PrimitiveType
 
@@ -220,18 +222,17 @@ def _clustering(table: Table, entries: list[Any], columns: set[str]) -> dict[str
             continue
         if not isinstance(field.field_type, PrimitiveType):
             continue
-        ranges = []
+        ranges: list[tuple[Any, Any] | None] = []
         for entry in entries:
             lower = (entry.data_file.lower_bounds or {}).get(field.field_id)
             upper = (entry.data_file.upper_bounds or {}).get(field.field_id)
-            if lower is None or upper is None:
-                break
             ranges.append(
-                (from_bytes(field.field_type, lower), from_bytes(field.field_type, upper))
+                None
+                if lower is None or upper is None
+                else (from_bytes(field.field_type, lower), from_bytes(field.field_type, upper))
             )
-        else:
-            if ranges:
-                out[column] = point_filter_depth(ranges)
+        if (depth := clustering_depth(files, ranges)) > 0:
+            out[column] = depth
     return out
 
 

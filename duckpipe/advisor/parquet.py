@@ -17,7 +17,7 @@ from duckpipe.advisor.facts import (
     PartitionScheme,
     RowGroupFacts,
     TableFacts,
-    point_filter_depth,
+    clustering_depth,
 )
 
 if TYPE_CHECKING:
@@ -110,17 +110,6 @@ def footer_ranges(meta: pq.FileMetaData | None, columns: set[str]) -> dict[str, 
     return out
 
 
-def clustering_from_ranges(
-    per_file: Sequence[dict[str, tuple[Any, Any]]], columns: set[str]
-) -> dict[str, float]:
-    out = {}
-    for column in sorted(columns):
-        ranges = [r[column] for r in per_file if column in r]
-        if len(ranges) == len(per_file) and ranges:
-            out[column] = point_filter_depth(ranges)
-    return out
-
-
 def parquet_table_facts(
     name: str,
     location: LakeLocation,
@@ -150,11 +139,12 @@ def parquet_table_facts(
     )
     columns = tuple(first.schema.names) if first is not None else ()
     wanted = set(clustering_columns or ()) - set(partition_cols)
-    clustering = (
-        clustering_from_ranges([footer_ranges(footers.get(p), wanted) for p in paths], wanted)
-        if every and wanted
-        else {}
-    )
+    per_file = [footer_ranges(footers.get(p), wanted) for p in paths] if every else []
+    clustering = {
+        c: d
+        for c in sorted(wanted)
+        if (d := clustering_depth(files, [r.get(c) for r in per_file])) > 0
+    }
     return TableFacts(
         name=name,
         format="parquet",

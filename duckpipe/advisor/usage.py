@@ -175,9 +175,10 @@ def model_scans(name: str, path: str, sql: str) -> list[TableScan]:
         for join in select.args.get("joins") or []:
             for column in _own_columns(join.args.get("on"), select):
                 _attribute(column, tables, found, "join")
-            for ident in join.args.get("using") or []:
-                for source in tables.values():
-                    found[_table_name(source)]["join"].add(ident.name)
+            joined = join.this
+            if isinstance(joined, exp.Table):  # USING (col): a column of the joined table
+                for ident in join.args.get("using") or []:
+                    found[_table_name(joined)]["join"].add(ident.name)
     return [
         TableScan(
             model=name,

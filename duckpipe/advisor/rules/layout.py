@@ -117,10 +117,11 @@ def clustering_candidate(facts: TableFacts, ctx: Context) -> Iterator[Finding]:
         detail=(
             f"Per-file min/max ranges of {column} overlap, so a filter on it cannot skip "
             f"files. Clustering on it makes the ranges disjoint: a point filter then reads "
-            f"about one file instead of {depth:,.1f}."
+            f"about one file per partition instead of {depth:,.1f}."
         ),
         assumptions=(
             _runs_source(ctx, ", ".join(sorted(set(users[column]))), runs),
+            "a filtered read touches one partition",
             f"reads priced at ${ctx.prices.compute.serverless_per_tb_scanned}/TB scanned",
         ),
     )
