@@ -51,7 +51,7 @@ def build_incremental(build: ModelBuild) -> StepResult:
         )
         result = build.audit(build.staged)
         if not result.passed:
-            return blocked(build, result)
+            return blocked(result)
         commit = _commit(build, new_rows, new_name, keys, after)
     finally:
         engine.con.execute(f"drop view if exists {quote(build.staged)}")

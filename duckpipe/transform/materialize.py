@@ -17,12 +17,10 @@ if TYPE_CHECKING:
     from duckpipe.transform.graph import ProjectGraph
 
 
-def blocked(build: ModelBuild, result: AuditResult) -> StepResult:
+def blocked(result: AuditResult) -> StepResult:
     from duckpipe.runner import StepResult
 
-    failed = [c.get("name", "?") for c in result.checks if c.get("outcome") == "fail"]
-    detail = "blocked by checks" + (f": {', '.join(map(str, failed))}" if failed else "")
-    return StepResult(status="blocked", detail=detail, checks=result.checks)
+    return StepResult(status="blocked", detail=result.detail, checks=result.checks)
 
 
 def build_view(build: ModelBuild) -> StepResult:
@@ -36,7 +34,7 @@ def build_view(build: ModelBuild) -> StepResult:
     try:
         result = build.audit(build.staged)
         if not result.passed:
-            return blocked(build, result)
+            return blocked(result)
         build.execute(f"create or replace view {quote(build.name)} as\n")
     finally:
         con.execute(f"drop view if exists {quote(build.staged)}")
@@ -55,7 +53,7 @@ def build_table(build: ModelBuild) -> StepResult:
     try:
         result = build.audit(build.staged)
         if not result.passed:
-            return blocked(build, result)
+            return blocked(result)
         commit = build.lake.write(
             build.name,
             data,

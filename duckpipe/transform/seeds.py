@@ -72,7 +72,7 @@ def load_seed(ctx: RunContext, step: SeedStep) -> StepResult:
     try:
         result = audit(ctx, dataset=step.name, staged_relation=staged)
         if not result.passed:
-            return StepResult(status="blocked", detail="blocked by checks", checks=result.checks)
+            return StepResult(status="blocked", detail=result.detail, checks=result.checks)
         con.execute(f"drop table if exists {quote(step.name)}")
         con.execute(f"alter table {quote(staged)} rename to {quote(step.name)}")
     finally:
