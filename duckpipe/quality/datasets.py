@@ -23,7 +23,7 @@ def project_suite(project: Project) -> ChecksSuite:
 
 
 def known_datasets(project: Project, lake: Sink | None = None) -> set[str]:
-    """Names checks may be written for: landed sources, models, seeds and lake tables."""
+    """Names checks may be written for: landed sources, models, seeds (and ``lake``'s tables)."""
     from duckpipe.plan import landed_table
 
     names = {landed_table(name, cfg) for name, cfg in project.config.sources.items()}
@@ -38,5 +38,8 @@ def known_datasets(project: Project, lake: Sink | None = None) -> set[str]:
 def validate_suite(project: Project, lake: Sink | None = None) -> ChecksSuite:
     """The project's checks, after checking that every section names a known dataset."""
     suite = project_suite(project)
-    suite.check_validity(known_datasets(project, lake), hint=UNKNOWN_DATASET_HINT)
+    known = known_datasets(project)
+    if lake is not None and not {b.dataset for b in suite.blocks} <= known:
+        known = known_datasets(project, lake)  # lists the lake only when it can matter
+    suite.check_validity(known, hint=UNKNOWN_DATASET_HINT)
     return suite
