@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dlq": ("duckpipe.cli.dlq", "Inspect and replay rows a source contract rejected."),
     "cost-report": ("duckpipe.cli.cost_report", "Cost advice from a lake's metadata, in money."),
     "check": ("duckpipe.cli.check", "Run the SodaCL checks on current data; show failed rows."),
+    "stream": ("duckpipe.cli.stream", "Run a Kafka stream into the lake, exactly once."),
 }
 
 

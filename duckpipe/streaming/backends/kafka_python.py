@@ -1,0 +1,291 @@
+"""The kafka-python backend: pure Python, no compiled dependency."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from duckpipe.errors import SourceError, StreamError, StreamFenced, TransientSourceError
+from duckpipe.streaming.backends.base import (
+    KafkaSettings,
+    Offsets,
+    OnAssign,
+    OnRevoke,
+    TopicPartition,
+    raw_table,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+CLIENT = "kafka-python"
+
+
+def _options(settings: KafkaSettings) -> dict[str, Any]:
+    """Kafka's dotted setting names (``session.timeout.ms``) as kafka-python keywords."""
+    return {key.replace(".", "_"): value for key, value in settings.options.items()}
+
+
+def _translate(exc: Exception, what: str, where: str) -> Exception:
+    import kafka.errors as ke
+
+    if isinstance(exc, ke.FencedInstanceIdError | ke.ProducerFencedError):
+        return StreamFenced(
+            f"{what}: {exc}", where=where, hint="another instance of this stream took over"
+        )
+    if isinstance(exc, ke.KafkaError) and exc.retriable:
+        return TransientSourceError(f"{what}: {exc}", where=where)
+    if isinstance(exc, ke.NoBrokersAvailable | ke.KafkaConnectionError | ke.KafkaTimeoutError):
+        return TransientSourceError(f"{what}: {exc}", where=where)
+    return StreamError(f"{what}: {exc}", where=where)
+
+
+class KafkaPythonConsumer:
+    """A kafka-python consumer: read_committed, no auto commit, offsets from the caller."""
+
+    client = CLIENT
+
+    def __init__(self, settings: KafkaSettings, *, on_error: Any = None) -> None:
+        from kafka import KafkaConsumer
+
+        self.settings = settings
+        config: dict[str, Any] = {
+            "bootstrap_servers": settings.bootstrap.split(","),
+            "client_id": settings.client_id,
+            "group_id": settings.group_id,
+            "enable_auto_commit": False,
+            "isolation_level": "read_committed",
+            "auto_offset_reset": settings.start,
+            "max_poll_records": settings.max_poll_records,
+            "session_timeout_ms": 10_000,
+            "heartbeat_interval_ms": 1_000,
+            "fetch_max_wait_ms": 100,
+            "reconnect_backoff_ms": 100,
+            "reconnect_backoff_max_ms": 5000,
+        }
+        if settings.instance_id:
+            config["group_instance_id"] = settings.instance_id
+        config.update(_options(settings))
+        try:
+            self._consumer = KafkaConsumer(**config)
+        except Exception as exc:
+            raise _translate(exc, "cannot connect the consumer", settings.bootstrap) from exc
+
+    def _tp(self, tp: TopicPartition) -> Any:
+        from kafka import TopicPartition as KTP
+
+        return KTP(tp[0], tp[1])
+
+    # -- assignment --------------------------------------------------------------
+    def subscribe(self, on_assign: OnAssign, on_revoke: OnRevoke) -> None:
+        from kafka import ConsumerRebalanceListener
+
+        consumer = self._consumer
+
+        class Listener(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked: Any) -> None:
+                on_revoke([(p.topic, p.partition) for p in revoked])
+
+            def on_partitions_assigned(self, assigned: Any) -> None:
+                starts = on_assign([(p.topic, p.partition) for p in assigned])
+                for p in assigned:
+                    _seek(consumer, p, starts.get((p.topic, p.partition)))
+
+        if self.settings.pattern:
+            self._consumer.subscribe(pattern=f"^{self.settings.pattern}$", listener=Listener())
+        else:
+            self._consumer.subscribe(list(self.settings.topics), listener=Listener())
+
+    def assign(self, offsets: Offsets) -> None:
+        parts = {tp: self._tp(tp) for tp in offsets}
+        self._consumer.assign(list(parts.values()))
+        for tp, offset in offsets.items():
+            _seek(self._consumer, parts[tp], offset)
+
+    def partitions(self) -> list[TopicPartition]:
+        import re
+
+        try:
+            names = sorted(self._consumer.topics())
+        except Exception as exc:
+            raise _translate(exc, "cannot read topic metadata", self.settings.bootstrap) from exc
+        if self.settings.pattern:
+            pattern = re.compile(self.settings.pattern)
+            names = [t for t in names if pattern.fullmatch(t)]
+        else:
+            missing = [t for t in self.settings.topics if t not in names]
+            if missing:
+                raise SourceError(
+                    f"topic '{missing[0]}' does not exist on {self.settings.bootstrap}",
+                    where=f"topic {missing[0]}",
+                    hint="create the topic, or check `topics:` of the source",
+                )
+            names = list(self.settings.topics)
+        return [(t, p) for t in names for p in sorted(self._consumer.partitions_for_topic(t))]
+
+    def assignment(self) -> list[TopicPartition]:
+        return [(p.topic, p.partition) for p in self._consumer.assignment()]
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        _seek(self._consumer, self._tp(tp), offset)
+
+    # -- reading -----------------------------------------------------------------
+    def poll(self, max_records: int, timeout: float) -> pa.Table | None:
+        try:
+            polled = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
+        except Exception as exc:
+            raise _translate(exc, "poll failed", self.settings.bootstrap) from exc
+        records = [r for batch in polled.values() for r in batch]
+        if not records:
+            return None
+        return raw_table(
+            [r.topic for r in records],
+            [r.partition for r in records],
+            [r.offset for r in records],
+            [r.timestamp if r.timestamp >= 0 else None for r in records],
+            [r.key for r in records],
+            [r.value for r in records],
+            [r.headers or None for r in records],
+        )
+
+    def position(self, tp: TopicPartition) -> int | None:
+        try:
+            return int(self._consumer.position(self._tp(tp), timeout_ms=10_000))
+        except Exception:
+            return None
+
+    def beginning_offsets(self, tps: list[TopicPartition]) -> Offsets:
+        try:
+            found = self._consumer.beginning_offsets(
+                [self._tp(tp) for tp in tps], timeout_ms=10_000
+            )
+        except Exception as exc:
+            raise _translate(exc, "cannot read beginning offsets", self.settings.bootstrap) from exc
+        return {(k.topic, k.partition): int(v) for k, v in found.items()}
+
+    def end_offsets(self, tps: list[TopicPartition]) -> Offsets:
+        try:
+            ends = self._consumer.end_offsets([self._tp(tp) for tp in tps], timeout_ms=10_000)
+        except Exception as exc:
+            raise _translate(exc, "cannot read end offsets", self.settings.bootstrap) from exc
+        return {(k.topic, k.partition): int(v) for k, v in ends.items()}
+
+    def offsets_for_time(self, tps: list[TopicPartition], timestamp_ms: int) -> Offsets:
+        query = {self._tp(tp): timestamp_ms for tp in tps}
+        try:
+            found = self._consumer.offsets_for_times(query, timeout_ms=10_000)
+        except Exception as exc:
+            raise _translate(
+                exc, "cannot look up offsets by time", self.settings.bootstrap
+            ) from exc
+        ends = self.end_offsets(tps)
+        return {
+            (k.topic, k.partition): v.offset if v is not None else ends[(k.topic, k.partition)]
+            for k, v in found.items()
+        }
+
+    def lag(self) -> dict[TopicPartition, int]:
+        state = self._consumer._subscription  # highwater and position without network calls
+        lags = {}
+        for p in self._consumer.assignment():
+            high = self._consumer.highwater(p)
+            pos = state.assignment[p].position if p in state.assignment else None
+            if high is not None and pos is not None:
+                lags[(p.topic, p.partition)] = max(0, high - pos.offset)
+        return lags
+
+    # -- group offsets -----------------------------------------------------------
+    def committed(self, tps: list[TopicPartition]) -> dict[TopicPartition, int | None]:
+        try:
+            return {tp: self._consumer.committed(self._tp(tp), timeout_ms=10_000) for tp in tps}
+        except Exception as exc:
+            raise _translate(exc, "cannot read group offsets", self.settings.bootstrap) from exc
+
+    def commit(self, offsets: Offsets) -> None:
+        from kafka.structs import OffsetAndMetadata
+
+        data = {self._tp(tp): OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()}
+        try:
+            self._consumer.commit(data, timeout_ms=10_000)
+        except Exception as exc:
+            raise _translate(exc, "group offset commit failed", self.settings.bootstrap) from exc
+
+    def group_metadata(self) -> Any:
+        return self._consumer.group_metadata()
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False)
+
+
+def _seek(consumer: Any, tp: Any, offset: int | None) -> None:
+    from duckpipe.streaming.backends.base import BEGINNING, END
+
+    if offset is None or offset == BEGINNING:
+        consumer.seek_to_beginning(tp)
+    elif offset == END:
+        consumer.seek_to_end(tp)
+    else:
+        consumer.seek(tp, offset)
+
+
+class KafkaPythonTransactionalProducer:
+    """kafka-python's transactional producer; ``init_transactions`` fences older instances."""
+
+    def __init__(self, settings: KafkaSettings, transactional_id: str) -> None:
+        from kafka import KafkaProducer
+
+        self._where = settings.bootstrap
+        try:
+            self._producer = KafkaProducer(
+                bootstrap_servers=settings.bootstrap.split(","),
+                client_id=settings.client_id,
+                transactional_id=transactional_id,
+                enable_idempotence=True,
+                linger_ms=5,
+                **_options(settings),
+            )
+            self._producer.init_transactions()
+        except Exception as exc:
+            raise _translate(exc, "cannot start the transactional producer", self._where) from exc
+
+    def _call(self, what: str, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except Exception as exc:
+            raise _translate(exc, what, self._where) from exc
+
+    def begin(self) -> None:
+        self._call("cannot begin a transaction", self._producer.begin_transaction)
+
+    def send(
+        self,
+        topic: str,
+        value: bytes | None,
+        *,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
+        self._call(
+            "cannot send",
+            lambda: self._producer.send(topic, value=value, key=key, headers=headers or None),
+        )
+
+    def send_offsets(self, offsets: Offsets, group_metadata: Any) -> None:
+        from kafka import TopicPartition as KTP
+        from kafka.structs import OffsetAndMetadata
+
+        data = {KTP(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()}
+        self._call(
+            "cannot send offsets to the transaction",
+            self._producer.send_offsets_to_transaction,
+            data,
+            group_metadata,
+        )
+
+    def commit(self) -> None:
+        self._call("cannot commit the transaction", self._producer.commit_transaction)
+
+    def abort(self) -> None:
+        self._call("cannot abort the transaction", self._producer.abort_transaction)
+
+    def close(self) -> None:
+        self._producer.close(timeout=5)

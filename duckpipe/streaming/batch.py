@@ -1,0 +1,117 @@
+"""Micro-batches: poll until ``max_records`` records or ``max_interval`` seconds, whichever first."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from duckpipe.streaming.backends import Consumer, Offsets
+
+POLL_SLICE = 0.1
+"""Longest single wait inside a poll, so a stop request is seen quickly."""
+
+
+@dataclass
+class MicroBatch:
+    """Records polled together (``raw_schema()``) and the consumer positions after them."""
+
+    records: pa.Table
+    end: Offsets
+    seconds: float = 0.0
+
+    @property
+    def size(self) -> int:
+        return self.records.num_rows
+
+
+@dataclass
+class Batcher:
+    """Collects polled chunks into micro-batches and keeps records that were set aside."""
+
+    consumer: Consumer
+    max_records: int
+    max_interval: float
+    carry: list[pa.Table] = field(default_factory=list)
+
+    def collect(
+        self,
+        expected: Offsets,
+        *,
+        interrupted: Callable[[], bool],
+    ) -> MicroBatch | None:
+        """One micro-batch; None when ``interrupted()`` turned true: the assignment changed.
+
+        ``expected`` (next offset per partition) drops records a library hands out from
+        before a seek; it is advanced as records arrive.
+        """
+        import pyarrow as pa
+
+        chunks, count = list(self.carry), sum(c.num_rows for c in self.carry)
+        self.carry = []
+        started = time.monotonic()
+        while count < self.max_records:
+            left = self.max_interval - (time.monotonic() - started)
+            if left <= 0:
+                break
+            chunk = self.consumer.poll(self.max_records - count, min(left, POLL_SLICE))
+            if interrupted():
+                # The assignment changed inside this poll. Records of earlier polls are
+                # stale (the partitions were re-positioned from the lake); this poll's
+                # records were fetched after the new positions and are kept.
+                self.carry = [in_order(chunk, expected)] if chunk is not None else []
+                return None
+            if chunk is None:
+                continue
+            chunk = in_order(chunk, expected)
+            chunks.append(chunk)
+            count += chunk.num_rows
+        records = pa.concat_tables(chunks) if chunks else None
+        if records is None:
+            from duckpipe.streaming.backends import raw_schema
+
+            records = raw_schema().empty_table()
+        return MicroBatch(records, self.positions(expected), time.monotonic() - started)
+
+    def positions(self, expected: Offsets) -> Offsets:
+        """Where each assigned partition stands now (past control records too)."""
+        out = {}
+        for tp in self.consumer.assignment():
+            position = self.consumer.position(tp)
+            known = expected.get(tp)
+            if position is None or (known is not None and position < known):
+                position = known
+            if position is not None:
+                out[tp] = position
+        return out
+
+
+def in_order(chunk: pa.Table, expected: Offsets) -> pa.Table:
+    """Drop records before ``expected`` of their partition; advance ``expected`` past the rest."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pairs = pc.unique(
+        pc.binary_join_element_wise(
+            chunk.column("_topic"), pc.cast(chunk.column("_partition"), pa.string()), "\x00"
+        )
+    ).to_pylist()
+    keep = None
+    for pair in pairs:
+        topic, part = pair.split("\x00")
+        tp = (topic, int(part))
+        mine = pc.and_(
+            pc.equal(chunk.column("_topic"), topic), pc.equal(chunk.column("_partition"), tp[1])
+        )
+        floor = expected.get(tp)
+        if floor is not None:
+            mine = pc.and_(mine, pc.greater_equal(chunk.column("_offset"), floor))
+        top = pc.max(pc.filter(chunk.column("_offset"), mine)).as_py()
+        if top is not None:
+            expected[tp] = top + 1
+        keep = mine if keep is None else pc.or_(keep, mine)
+    return chunk if keep is None else chunk.filter(keep)

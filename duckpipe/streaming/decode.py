@@ -1,0 +1,269 @@
+"""Kafka payloads -> typed Arrow columns, in DuckDB, with every rejected message kept.
+
+JSON values become one column per top-level field. The types come from what is
+already known (the table, the contract's ``dtypes``) and, for new fields, from what
+the batch holds (``schema_policy: evolve``). A message that is not UTF-8, not JSON,
+not an object, misses a required field, holds a null where ``not_null`` forbids it,
+holds a value of the wrong type or (``freeze``) an unexpected field is not dropped:
+it comes back in ``rejects`` with its topic/partition/offset and the reason.
+
+Everything is vectorised SQL over the batch; no Python loop touches a message.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from duckpipe.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from duckpipe.config import ContractConfig
+    from duckpipe.engine import Engine
+
+META_COLUMNS = ("_topic", "_partition", "_offset", "_timestamp", "_key", "_headers")
+_META = ", ".join(META_COLUMNS)
+DTYPE_ALIASES = {
+    "int": "BIGINT",
+    "int64": "BIGINT",
+    "long": "BIGINT",
+    "int32": "INTEGER",
+    "int16": "SMALLINT",
+    "float": "DOUBLE",
+    "float64": "DOUBLE",
+    "double": "DOUBLE",
+    "float32": "FLOAT",
+    "str": "VARCHAR",
+    "string": "VARCHAR",
+    "utf8": "VARCHAR",
+    "text": "VARCHAR",
+    "bool": "BOOLEAN",
+    "boolean": "BOOLEAN",
+    "timestamp": "TIMESTAMPTZ",
+    "datetime": "TIMESTAMPTZ",
+    "date": "DATE",
+    "binary": "BLOB",
+    "bytes": "BLOB",
+}
+_INTEGER_KINDS = "('UBIGINT', 'BIGINT')"
+_NUMBER_KINDS = "('UBIGINT', 'BIGINT', 'DOUBLE')"
+
+
+@dataclass
+class Decoded:
+    """One batch after decoding: good rows (metadata + payload columns) and rejected raw rows."""
+
+    rows: pa.Table
+    rejects: pa.Table
+    new_fields: list[str] = field(default_factory=list)
+
+
+def duckdb_type(dtype: str) -> str:
+    """A contract dtype (``int64``, ``string``, ``timestamp``, or a DuckDB type) -> DuckDB type."""
+    return DTYPE_ALIASES.get(dtype.strip().lower(), dtype.strip().upper())
+
+
+def arrow_to_duckdb(engine: Engine, fields: list[pa.Field]) -> dict[str, str]:
+    """DuckDB type names of Arrow fields (as DuckDB reads them), by column name."""
+    import pyarrow as pa
+
+    if not fields:
+        return {}
+    engine.register("_dp_types", pa.schema(fields).empty_table())
+    try:
+        described = engine.arrow("describe _dp_types").to_pylist()
+    finally:
+        engine.unregister("_dp_types")
+    return {row["column_name"]: row["column_type"] for row in described}
+
+
+def sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class JsonDecoder:
+    """Decodes JSON batches against a schema that grows as new fields appear (``evolve``)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        contract: ContractConfig,
+        *,
+        known: dict[str, str] | None = None,
+        where: str = "stream",
+    ) -> None:
+        self.engine = engine
+        self.contract = contract
+        self.where = where
+        self.known: dict[str, str] = {}
+        for name, dtype in contract.dtypes.items():
+            self.known[name] = self._checked_type(name, duckdb_type(dtype))
+        for name, dtype in (known or {}).items():
+            self.known.setdefault(name, dtype)
+
+    def _checked_type(self, name: str, dtype: str) -> str:
+        try:
+            self.engine.arrow(f"select null::{dtype} as x")
+        except Exception:
+            raise ConfigError(
+                f"unknown dtype '{dtype}' for field '{name}'",
+                where=f"{self.where}: contract.dtypes.{name}",
+                hint="use int64, float64, string, bool, timestamp, date, or a DuckDB type",
+            ) from None
+        return dtype
+
+    def decode(self, raw: pa.Table) -> Decoded:
+        """Split ``raw`` (``raw_schema()``) into decoded rows and rejects (raw columns + ``_reason``)."""
+        self.engine.register("_dp_raw", raw)
+        self.engine.execute(
+            """create or replace temp table _dp_chk as
+            select *, case
+                when _value is null then 'the message has no value'
+                when _text is null then 'the value is not UTF-8 text'
+                when not json_valid(_text) then 'the value is not valid JSON'
+                when json_type(_text) <> 'OBJECT'
+                    then 'the JSON value is ' || lower(json_type(_text)) || ', not an object'
+                end as _reason
+            from (select *, try(decode(_value)) as _text from _dp_raw)""",
+            where=self.where,
+        )
+        self.engine.unregister("_dp_raw")
+        new_fields = self._learn_new_fields()
+        self.engine.execute(self._check_sql(), where=self.where)
+        payload = "unnest(_val)," if self.known else ""
+        rows = self.engine.arrow(
+            f"select {_META}, _value, {payload.rstrip(',')} from _dp_dec where _reason is null"
+            if self.known
+            else f"select {_META}, _value from _dp_dec where _reason is null",
+            where=self.where,
+        )
+        rejects = self.engine.arrow(
+            f"select {_META}, _value, _reason from _dp_dec where _reason is not null",
+            where=self.where,
+        )
+        self.engine.execute("drop table if exists _dp_chk; drop table if exists _dp_dec")
+        return Decoded(rows, rejects, new_fields)
+
+    # -- schema --------------------------------------------------------------------
+    def _learn_new_fields(self) -> list[str]:
+        keys = self.engine.arrow(
+            "select distinct unnest(json_keys(_text)) as k from _dp_chk where _reason is null"
+        ).column("k")
+        unknown = [k for k in keys.to_pylist() if k not in self.known and k not in META_COLUMNS]
+        declared = {*self.contract.required_fields, *self.contract.not_null}
+        if self.contract.schema_policy != "evolve" and self.known:
+            unknown = [k for k in unknown if k in declared]  # freeze/discard learn declared fields
+        if not unknown:
+            return []
+        probe = json.dumps({k: "JSON" for k in unknown})
+        structure = (
+            self.engine.arrow(
+                f"select json_group_structure(json_transform(_text, {sql_string(probe)})::JSON) "
+                "from _dp_chk where _reason is null"
+            )
+            .column(0)[0]
+            .as_py()
+        )
+        inferred = json.loads(structure) if structure else {}
+        added = []
+        for name in unknown:
+            dtype = _type_of(inferred.get(name, "NULL"))
+            if dtype is not None:  # a field that was only ever null gets a type later
+                self.known[name] = dtype
+                added.append(name)
+        return added
+
+    def _check_sql(self) -> str:
+        """The statement that types every field and writes the first failure as ``_reason``."""
+        contract = self.contract
+        checks: list[str] = []
+        keys_needed = bool(contract.required_fields) or contract.schema_policy == "freeze"
+        for name in contract.required_fields:
+            checks.append(
+                f"when not list_contains(_keys, {sql_string(name)}) "
+                f"then {sql_string(f'required field {name!r} is missing')}"
+            )
+        for name in contract.not_null:
+            null = f"_raw.{ident(name)} is null" if name in self.known else "true"
+            checks.append(f"when {null} then {sql_string(f'field {name!r} is null')}")
+        for name, dtype in self.known.items():
+            raw, val = f"_raw.{ident(name)}", f"_val.{ident(name)}"
+            accepted = _accepted_kinds(dtype)
+            kind_ok = f"json_type({raw}) in {accepted}" if accepted else "true"
+            checks.append(
+                f"when {raw} is not null and (not ({kind_ok}) or {val} is null) "
+                f"then {sql_string(f'field {name!r} is not {dtype}: ')} || left({raw}, 80)"
+            )
+        if contract.schema_policy == "freeze":
+            allowed = "[" + ", ".join(sql_string(k) for k in self.known) + "]::VARCHAR[]"
+            checks.append(
+                f"when len(list_filter(_keys, lambda k: not list_contains({allowed}, k))) > 0 "
+                "then 'unexpected field ' || list_filter(_keys, lambda k: not list_contains("
+                f"{allowed}, k))[1] || ' (schema_policy: freeze)'"
+            )
+        structure = sql_string(json.dumps(self.known))
+        raw_structure = sql_string(json.dumps({k: "JSON" for k in self.known}))
+        columns = ["*"]
+        if self.known:
+            columns += [
+                f"json_transform(_text, {structure}) as _val",
+                f"json_transform(_text, {raw_structure}) as _raw",
+            ]
+        if keys_needed:
+            columns.append("json_keys(_text) as _keys")
+        reason = "_reason"
+        if checks:
+            reason = f"coalesce(_reason, case {' '.join(checks)} end)"
+        return f"""create or replace temp table _dp_dec as
+            select * replace ({reason} as _reason) from (
+                select {", ".join(columns)} from _dp_chk where _reason is null
+            )
+            union all by name
+            select * from _dp_chk where _reason is not null"""
+
+
+def _type_of(structure: object) -> str | None:
+    """A ``json_group_structure`` entry -> the DuckDB type a new column gets (None: unknown)."""
+    if isinstance(structure, list):
+        inner = _type_of(structure[0]) if structure else None
+        return f"{inner or 'VARCHAR'}[]"
+    if isinstance(structure, dict):
+        fields = [f"{ident(k)} {_type_of(v) or 'VARCHAR'}" for k, v in structure.items()]
+        return f"STRUCT({', '.join(fields)})" if fields else "VARCHAR"
+    return {
+        "UBIGINT": "BIGINT",
+        "HUGEINT": "BIGINT",
+        "BIGINT": "BIGINT",
+        "DOUBLE": "DOUBLE",
+        "BOOLEAN": "BOOLEAN",
+        "VARCHAR": "VARCHAR",
+        "JSON": "VARCHAR",
+        "NULL": None,
+    }.get(str(structure), "VARCHAR")
+
+
+def _accepted_kinds(dtype: str) -> str | None:
+    """Which JSON value kinds may fill a column of DuckDB type ``dtype`` (None: any)."""
+    base = dtype.upper().split("(", 1)[0].strip()
+    if dtype.endswith("[]"):
+        return "('ARRAY')"
+    if base in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT"):
+        return _INTEGER_KINDS
+    if base in ("UINTEGER", "UBIGINT", "INT", "INT4", "INT8", "LONG", "SHORT"):
+        return _INTEGER_KINDS
+    if base in ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "NUMERIC"):
+        return _NUMBER_KINDS
+    if base == "BOOLEAN":
+        return "('BOOLEAN')"
+    if base in ("STRUCT", "MAP"):
+        return "('OBJECT')"
+    if base.startswith(("DATE", "TIME", "BLOB", "UUID", "INTERVAL")):
+        return "('VARCHAR')"
+    return None

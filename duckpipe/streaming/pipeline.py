@@ -1,0 +1,388 @@
+"""One stream's moving parts: consumer, decoder, SQL / windows, dead letters and the lake commit.
+
+``process`` turns a micro-batch into rows to publish and rejects; ``commit`` publishes
+them exactly once. The runner decides when; this module decides how.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from duckpipe.errors import (
+    ConfigError,
+    DuckpipeError,
+    StreamError,
+    StreamFenced,
+)
+from duckpipe.sinks.base import MergeSpec, Position, WriteMode
+from duckpipe.streaming.position import StreamPosition, writer_id
+from duckpipe.streaming.status import StreamStatus
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from duckpipe.config import SourceConfig, StreamConfig
+    from duckpipe.console import Console
+    from duckpipe.engine import Engine
+    from duckpipe.project import Project
+    from duckpipe.sinks.base import Sink
+    from duckpipe.streaming.backends import Consumer, Offsets, TransactionalProducer
+    from duckpipe.streaming.decode import JsonDecoder
+    from duckpipe.streaming.dlq import DeadLetters
+    from duckpipe.streaming.windows import Windower
+
+T = TypeVar("T")
+OFFSET_KEY = ["_topic", "_partition", "_offset"]
+
+
+@dataclass
+class BatchResult:
+    """A processed micro-batch: rows to publish, rejects for the DLQ."""
+
+    output: pa.Table
+    rejects: pa.Table
+    windows: int = 0
+
+
+class StreamPipeline:
+    """Everything ``duckpipe stream NAME`` needs, opened lazily by ``open``."""
+
+    def __init__(
+        self, project: Project, name: str, config: StreamConfig, client: str | None = None
+    ) -> None:
+        self.project = project
+        self.name = name
+        self.config = config
+        self.source = _kafka_source(project, name, config)
+        self.client = client or self.source.client
+        self.writer = writer_id(name)
+        self.run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        self.status = StreamStatus(name)
+        self.committed = StreamPosition()
+        self.stop_requested: Callable[[], bool] = lambda: False
+        self.windows: Windower | None = None
+        self._replay_floor: dict[tuple[str, int], int] = {}
+        self.console: Console | None = None
+        self._warned: set[str] = set()
+
+    # -- lifecycle -----------------------------------------------------------------
+    def open(self, console: Console) -> None:
+        from duckpipe.engine import Engine
+        from duckpipe.sinks import open_sink
+        from duckpipe.sources.kafka import kafka_settings
+        from duckpipe.streaming.backends import open_consumer, open_producer
+        from duckpipe.streaming.dlq import DeadLetters
+
+        self.console = console
+        project = self.project
+        self.sink: Sink = open_sink(
+            project.lake_uri,
+            format=self.config.format or project.config.format,
+            storage_options=project.config.storage_options,
+            catalog=project.config.catalog,
+            state_dir=project.state_dir,
+        )
+        self.engine: Engine = Engine()
+        self.engine.execute("set TimeZone = 'UTC'")
+        self.dead: DeadLetters = DeadLetters(self.sink, self.name)
+        settings = kafka_settings(
+            self.source,
+            group_id=self.source.group_id or f"duckpipe.{self.name}",
+            instance_id=f"duckpipe.{self.name}",
+            start=self.config.start,
+            max_poll_records=self.config.max_records,
+        )
+        self.settings = settings
+        self.consumer: Consumer = open_consumer(settings, self.client, on_error=self._broker_error)
+        self.producer: TransactionalProducer | None = None
+        if self.config.dlq_topic:
+            self.producer = self.retrying(
+                lambda: open_producer(settings, f"duckpipe.{self.name}", self.client),
+                "starting the DLQ producer",
+            )
+        self.decoder = self._decoder()
+        if self.config.window is not None:
+            from duckpipe.streaming.windows import Windower
+
+            self.windows = Windower(
+                self.engine,
+                self.config.window,
+                key=self.config.key,
+                sql=self.config.sql,
+                mode=self.config.mode,
+                where=f"streams.{self.name}",
+            )
+
+    def _decoder(self) -> JsonDecoder | None:
+        from duckpipe.streaming.decode import META_COLUMNS, JsonDecoder, arrow_to_duckdb
+
+        if self.source.value_format == "bytes":
+            return None
+        known: dict[str, str] = {}
+        plain = self.config.window is None and self.config.sql is None
+        if plain and self.sink.exists(self.config.table):
+            schema = self.sink.schema(self.config.table)
+            payload = [f for f in schema if f.name not in META_COLUMNS]
+            known = arrow_to_duckdb(self.engine, payload)
+        return JsonDecoder(
+            self.engine, self.source.contract, known=known, where=f"sources.{self.config.source}"
+        )
+
+    def close(self) -> None:
+        for closing in ("producer", "consumer", "engine"):
+            thing = getattr(self, closing, None)
+            if thing is not None:
+                with contextlib.suppress(Exception):  # best effort: commits are done
+                    thing.close()
+
+    def resume(self) -> StreamPosition:
+        """Read the committed position (lake) and where the DLQ table and topic are complete."""
+        stored = self.sink.read_position(self.config.table, self.writer)
+        self.committed = StreamPosition.from_value(stored.value if stored else None)
+        self.dead.resume()
+        if self.producer is not None:
+            tps = self.consumer.partitions()
+            group = self.consumer.committed(tps)
+            self.dead.topic_recorded = {tp: o for tp, o in group.items() if o is not None}
+        return self.committed
+
+    # -- processing ----------------------------------------------------------------
+    def process(self, records: pa.Table, *, replaying: bool = False) -> BatchResult:
+        """Decode, validate, transform or window ``records``."""
+        import pyarrow as pa
+
+        if self.decoder is None:
+            rows, rejects = records.append_column("value", records.column("_value")), None
+        else:
+            decoded = self.decoder.decode(records)
+            rows, rejects = decoded.rows, decoded.rejects
+        parts = [rejects] if rejects is not None and rejects.num_rows else []
+        if self.windows is not None:
+            timed, bad_times = self.windows.event_times(rows)
+            if replaying:
+                self._note_replay_start(timed)
+            step = self.windows.step(timed)
+            output, emitted = step.output, step.emitted_windows
+            if replaying and self._replay_floor and "window_start" in output.column_names:
+                output = self._complete_windows(output)
+            parts += [t for t in (bad_times, step.late) if t.num_rows]
+        else:
+            data = rows.drop_columns(["_value"])
+            if self.config.sql:
+                self.engine.register("batch", data)
+                self.engine.register(self.config.source, data)
+                output = self.engine.arrow(self.config.sql, where=f"streams.{self.name}.sql")
+            else:
+                output = data
+            emitted = 0
+        from duckpipe.streaming.dlq import DLQ_COLUMNS
+
+        empty = records.schema.empty_table().append_column("_reason", pa.array([], pa.string()))
+        dead = [
+            p.select(list(DLQ_COLUMNS)).cast(empty.select(list(DLQ_COLUMNS)).schema) for p in parts
+        ]
+        return BatchResult(output, pa.concat_tables(dead) if dead else empty, emitted)
+
+    def _note_replay_start(self, timed: pa.Table) -> None:
+        """The first event time replayed in each partition: windows before it are incomplete."""
+        if not timed.num_rows:
+            return
+        self.engine.register("_dp_replayed", timed)
+        try:
+            firsts = self.engine.arrow(
+                "select _topic, _partition, arg_min(_event_us, _offset) as t "
+                "from _dp_replayed group by all"
+            ).to_pylist()
+        finally:
+            self.engine.unregister("_dp_replayed")
+        for row in firsts:
+            self._replay_floor.setdefault((row["_topic"], row["_partition"]), row["t"])
+
+    def _complete_windows(self, output: pa.Table) -> pa.Table:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        floor = max(self._replay_floor.values())
+        starts = output.column("window_start").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+        return output.filter(pc.greater_equal(starts, floor))
+
+    # -- committing ----------------------------------------------------------------
+    def commit(self, result: BatchResult, end: Offsets, replaying: bool) -> None:
+        """DLQ table -> DLQ topic transaction -> lake commit with offsets -> group offsets."""
+        current = self._fence(end)
+        offsets = dict(current.offsets)
+        offsets.update(self.committed.advanced(end))
+        position = StreamPosition(offsets=offsets)
+        if self.windows is not None:
+            from duckpipe.streaming.position import flatten
+
+            position.replay_from = flatten(self.windows.replay_from())
+            position.watermark_us = self.windows.watermark
+        dead = self.dead.write(result.rejects, end, self.run_id)
+        if self.producer is not None and self.config.dlq_topic:
+            self.dead.publish(
+                self.producer,
+                self.config.dlq_topic,
+                result.rejects,
+                end,
+                self.consumer.group_metadata(),
+            )
+        mode, merge = self._write_mode(result.output, replaying)
+        self.sink.write(
+            self.config.table,
+            result.output,
+            mode=mode,
+            merge=merge,
+            partition_by=self.config.partition_by or None,
+            position=Position(self.writer, position.to_value()),
+            schema_mode="evolve",
+        )
+        self.committed = position
+        self.status.commits += 1
+        self.status.dead_letters += dead
+        self.status.windows += result.windows
+        if self.producer is None:
+            try:
+                self.consumer.commit(end)
+            except DuckpipeError as exc:  # lag monitoring only: the lake holds the truth
+                self._warn_once("group-commit", f"group offsets not committed: {exc}")
+
+    def _fence(self, end: Offsets) -> StreamPosition:
+        """The stored position, after checking no other instance moved our partitions."""
+        stored = self.sink.read_position(self.config.table, self.writer)
+        current = StreamPosition.from_value(stored.value if stored else None)
+        for tp in end:
+            if current.offsets.get(tp) != self.committed.offsets.get(tp):
+                raise StreamFenced(
+                    f"another instance of stream '{self.name}' committed {tp[0]}/{tp[1]} up to "
+                    f"offset {current.offsets.get(tp)} (this instance expected "
+                    f"{self.committed.offsets.get(tp)}); this instance stops without writing",
+                    where=self.config.table,
+                    hint="run one instance per stream; the other instance carries on",
+                )
+        return current
+
+    def _write_mode(self, output: pa.Table, replaying: bool) -> tuple[WriteMode, MergeSpec | None]:
+        if not output.num_rows:
+            return "append", None
+        if self.windows is not None:
+            keys = [*self.config.key, "window_start"]
+            if self.config.mode == "update" or replaying:
+                return "merge", MergeSpec(keys=_present(keys, output, self.name))
+            return "append", None
+        if self.config.mode == "update":
+            if not self.config.key:
+                raise ConfigError(
+                    f"stream '{self.name}' has mode 'update' but no key",
+                    where=f"streams.{self.name}.key",
+                    hint="name the columns that identify a row, e.g. key: [id]",
+                )
+            return "merge", MergeSpec(keys=_present(self.config.key, output, self.name))
+        if replaying:
+            return "merge", MergeSpec(keys=_present(OFFSET_KEY, output, self.name))
+        return "append", None
+
+    # -- windows -------------------------------------------------------------------
+    def restore_windows(
+        self, replayed: list[pa.Table] | None, ranges: dict[tuple[str, int], tuple[int, int]]
+    ) -> int:
+        """Rebuild the window buffer from re-read records, leaving out dead-lettered offsets."""
+        import pyarrow as pa
+
+        assert self.windows is not None
+        watermark = self.committed.watermark_us
+        if not replayed:
+            return self.windows.restore(pa.table({}), watermark)
+        records = pa.concat_tables(replayed)
+        rows = records if self.decoder is None else self.decoder.decode(records).rows
+        timed, _ = self.windows.event_times(rows)
+        excluded = self.dead.offsets_in(ranges)
+        self.engine.register("_dp_timed_in", timed)
+        self.engine.register("_dp_excluded", excluded)
+        try:
+            kept = self.engine.arrow(
+                "select * from _dp_timed_in anti join _dp_excluded using (_topic, _partition, _offset)"
+            )
+        finally:
+            self.engine.unregister("_dp_timed_in")
+            self.engine.unregister("_dp_excluded")
+        return self.windows.restore(kept, watermark)
+
+    # -- resilience ----------------------------------------------------------------
+    def retrying(self, attempt: Callable[[], T], what: str) -> T:
+        """Run ``attempt``; while it fails transiently, wait (exponential backoff) and retry."""
+        delay, failures = 0.2, 0
+        while True:
+            try:
+                result = attempt()
+                if failures:
+                    self._info(f"{what}: recovered after {failures} failed attempts")
+                    self._warned.discard(what)
+                return result
+            except DuckpipeError as exc:
+                if not exc.retryable or isinstance(exc, StreamFenced):
+                    raise
+                failures += 1
+                if self.stop_requested() and failures > 3:
+                    raise StreamError(
+                        f"stopped while {what} kept failing: {exc}",
+                        hint="nothing was committed for the current batch; the next start re-reads it",
+                    ) from exc
+                self._warn_once(what, f"{what} failed ({exc}); retrying with backoff")
+                if self.console is not None:
+                    self.console.event("retry", what=what, attempt=failures, delay=delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def _broker_error(self, message: str) -> None:
+        self._warn_once("broker", f"Kafka: {message} (the client reconnects with backoff)")
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned and self.console is not None:
+            self._warned.add(key)
+            self.console.warn(message)
+
+    def _info(self, message: str) -> None:
+        if self.console is not None:
+            self.console.info(message)
+
+
+def _kafka_source(project: Project, name: str, config: StreamConfig) -> SourceConfig:
+    sources = project.config.sources
+    if config.source not in sources:
+        raise ConfigError(
+            f"stream '{name}' reads source '{config.source}', which is not defined",
+            where=f"streams.{name}.source",
+            hint=did_you_mean_or_list(config.source, list(sources)),
+        )
+    source = sources[config.source]
+    if source.resolved_type() != "kafka":
+        raise ConfigError(
+            f"stream '{name}' reads source '{config.source}', which is not a Kafka source",
+            where=f"streams.{name}.source",
+            hint="a stream's source has a kafka://host:port uri and topics",
+        )
+    return source
+
+
+def did_you_mean_or_list(name: str, names: list[str]) -> str:
+    from duckpipe.errors import did_you_mean
+
+    return did_you_mean(name, names) or f"sources defined: {', '.join(names) or 'none'}"
+
+
+def _present(keys: list[str], output: pa.Table, stream: str) -> list[str]:
+    missing = [k for k in keys if k not in output.column_names]
+    if missing:
+        raise ConfigError(
+            f"stream '{stream}' upserts by {', '.join(keys)}, but its output has no column "
+            f"'{missing[0]}'",
+            where=f"streams.{stream}.sql",
+            hint="keep the key columns (and window_start, _topic/_partition/_offset) in the SELECT",
+        )
+    return keys

@@ -1,0 +1,97 @@
+"""What a stream commits with every batch: offsets, and for windows, where to re-read from.
+
+Stored as the value of ``Position(writer_id="stream:<name>")`` in the lake commit::
+
+    {"offsets": {"clicks": {"0": 1042, "1": 977}},        # next offset to read
+     "replay_from": {"clicks": {"0": 1001, "1": 950}},    # oldest event of an open window
+     "watermark_us": 1717171717000000}                     # event-time watermark
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from duckpipe.errors import ConfigError
+from duckpipe.streaming.backends.base import Offsets, TopicPartition
+
+
+def writer_id(stream: str) -> str:
+    return f"stream:{stream}"
+
+
+def dlq_table(stream: str) -> str:
+    return f"_dlq/{stream}"
+
+
+def nest(offsets: Offsets) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for (topic, partition), offset in sorted(offsets.items()):
+        out.setdefault(topic, {})[str(partition)] = int(offset)
+    return out
+
+
+def flatten(nested: dict[str, dict[str, Any]] | None) -> Offsets:
+    return {
+        (topic, int(partition)): int(offset)
+        for topic, parts in (nested or {}).items()
+        for partition, offset in parts.items()
+    }
+
+
+@dataclass
+class StreamPosition:
+    """Offsets per partition (plus the window state's restart point)."""
+
+    offsets: Offsets = field(default_factory=dict)
+    replay_from: Offsets = field(default_factory=dict)
+    watermark_us: int | None = None
+
+    @classmethod
+    def from_value(cls, value: dict[str, Any] | None) -> StreamPosition:
+        value = value or {}
+        return cls(
+            offsets=flatten(value.get("offsets")),
+            replay_from=flatten(value.get("replay_from")),
+            watermark_us=value.get("watermark_us"),
+        )
+
+    def to_value(self) -> dict[str, Any]:
+        value: dict[str, Any] = {"offsets": nest(self.offsets)}
+        if self.replay_from:
+            value["replay_from"] = nest(self.replay_from)
+        if self.watermark_us is not None:
+            value["watermark_us"] = self.watermark_us
+        return value
+
+    def advanced(self, offsets: Offsets) -> Offsets:
+        """``offsets`` merged in, never moving a partition backwards (replays re-read)."""
+        merged = dict(self.offsets)
+        for tp, offset in offsets.items():
+            merged[tp] = max(offset, merged.get(tp, offset))
+        return merged
+
+
+def parse_from_offsets(specs: tuple[str, ...] | list[str], topics: list[str]) -> Offsets:
+    """``--from-offset`` values: ``PARTITION:OFFSET`` (one topic) or ``TOPIC:PARTITION:OFFSET``."""
+    out: Offsets = {}
+    for spec in specs:
+        parts = spec.rsplit(":", 2)
+        try:
+            if len(parts) == 3:
+                tp: TopicPartition = (parts[0], int(parts[1]))
+            elif len(parts) == 2 and len(topics) == 1:
+                tp = (topics[0], int(parts[0]))
+            else:
+                raise ValueError
+            offset = int(parts[-1])
+            if offset < 0 or tp[1] < 0:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(
+                f"invalid --from-offset '{spec}'",
+                where="--from-offset",
+                hint="write PARTITION:OFFSET (one topic) or TOPIC:PARTITION:OFFSET, e.g. 0:1200",
+            ) from None
+        out[tp] = offset
+    return out

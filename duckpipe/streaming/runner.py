@@ -1,0 +1,373 @@
+"""``duckpipe stream NAME``: Kafka -> micro-batches -> SQL / windows -> the lake, exactly once.
+
+Exactly-once rests on one rule: a batch's rows and the offsets they cover are
+committed in the same lake commit (``Position(writer_id="stream:<name>")``). On start
+and after every rebalance the consumer is positioned from that commit, never from
+the group's offsets; group offsets are committed afterwards, for lag monitoring only.
+Before each commit the stored position must still be the one this instance last
+saw; if another instance moved it, this one is fenced and stops without writing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from duckpipe.console import Console, NullConsole
+from duckpipe.errors import CommitConflict, ConfigError, StreamFenced, did_you_mean
+from duckpipe.streaming.backends import Offsets, TopicPartition
+from duckpipe.streaming.batch import in_order
+from duckpipe.streaming.position import writer_id
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from duckpipe.config import StreamConfig
+    from duckpipe.project import Project
+    from duckpipe.streaming.batch import Batcher, MicroBatch
+    from duckpipe.streaming.pipeline import StreamPipeline
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """How ``duckpipe stream`` runs: until stopped, or ``once`` up to the current end."""
+
+    once: bool = False
+    from_offsets: tuple[str, ...] = ()
+    from_timestamp: datetime | None = None
+    client: str | None = None
+    status_interval: float = 1.0
+    idle_exit: float | None = None
+
+
+@dataclass
+class StreamReport:
+    """What a stream run did."""
+
+    stream: str
+    records: int = 0
+    batches: int = 0
+    commits: int = 0
+    dead_letters: int = 0
+    windows: int = 0
+    seconds: float = 0.0
+    stopped_by: str = "end"
+    offsets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def stream_config(project: Project, name: str) -> StreamConfig:
+    streams = project.config.streams
+    if name not in streams:
+        raise ConfigError(
+            f"no stream named '{name}'",
+            where="streams",
+            hint=did_you_mean(name, streams) or f"streams defined: {', '.join(streams) or 'none'}",
+        )
+    return streams[name]
+
+
+def run_stream(
+    project: Project,
+    name: str,
+    options: StreamOptions = StreamOptions(),
+    *,
+    console: Console | None = None,
+) -> StreamReport:
+    """Run stream ``name`` of ``project`` until SIGTERM/SIGINT (or, with ``once``, the end)."""
+    from duckpipe.streaming.pipeline import StreamPipeline
+
+    pipeline = StreamPipeline(project, name, stream_config(project, name), options.client)
+    return StreamRunner(pipeline, options, console or NullConsole()).run()
+
+
+class StreamRunner:
+    """The loop: assignment -> (restore windows) -> collect -> process -> commit -> status."""
+
+    def __init__(self, pipeline: StreamPipeline, options: StreamOptions, console: Console) -> None:
+        self.p = pipeline
+        self.options = options
+        self.console = console
+        self.status = pipeline.status
+        self.stopping: str | None = None
+        self.assigned: list[TopicPartition] = []
+        self.expected: Offsets = {}
+        self.restore_until: Offsets = {}
+        self.ends: Offsets | None = None
+        self.replay_until: Offsets = {}
+        self.replay_watermark: int | None = None
+        self.replay_requested = bool(options.from_offsets or options.from_timestamp)
+        self.reassigned = False
+        self.fresh_windows = False
+        self.assign_error: BaseException | None = None
+        self.report = StreamReport(pipeline.name)
+        pipeline.stop_requested = lambda: self.stopping is not None
+
+    # -- assignment callbacks (run inside poll) ------------------------------------
+    def _on_assign(self, partitions: list[TopicPartition]) -> Offsets:
+        try:
+            return self._starts(partitions)
+        except BaseException as exc:  # kafka-python swallows listener errors: re-raise after poll
+            self.assign_error = exc
+            return {}
+
+    def _starts(self, partitions: list[TopicPartition]) -> Offsets:
+        """Where each newly assigned partition starts: the lake's position, never the group's."""
+        stored = self.p.resume()
+        replay = self._replay_starts(partitions) if self.replay_requested else {}
+        starts: Offsets = {}
+        self.restore_until = {}
+        self.fresh_windows = bool(replay)
+        for tp in partitions:
+            committed = stored.offsets.get(tp)
+            if tp in replay:
+                starts[tp] = replay[tp]
+                if committed is not None and replay[tp] < committed:
+                    self.replay_until[tp] = committed
+            elif self.p.windows is not None and tp in stored.replay_from and committed:
+                starts[tp] = min(stored.replay_from[tp], committed)
+                if starts[tp] < committed:
+                    self.restore_until[tp] = committed
+            elif committed is not None:
+                starts[tp] = committed
+        missing = [tp for tp in partitions if tp not in starts]
+        if missing:
+            consumer = self.p.consumer
+            first = self.p.config.start == "earliest"
+            starts.update(
+                consumer.beginning_offsets(missing) if first else consumer.end_offsets(missing)
+            )
+        if replay:
+            self.replay_requested = False
+            self.replay_watermark = stored.watermark_us
+        self.expected = dict(starts)
+        self.assigned = list(partitions)
+        self.ends = None
+        self.reassigned = True
+        self.console.event("stream_assigned", stream=self.p.name, starts=_named(starts))
+        return starts
+
+    def _on_revoke(self, partitions: list[TopicPartition]) -> None:
+        self.assigned = [tp for tp in self.assigned if tp not in partitions]
+        self.reassigned = True
+
+    def _replay_starts(self, partitions: list[TopicPartition]) -> Offsets:
+        from duckpipe.streaming.position import parse_from_offsets
+
+        if self.options.from_timestamp is not None:
+            millis = int(self.options.from_timestamp.timestamp() * 1000)
+            return self.p.consumer.offsets_for_time(partitions, millis)
+        wanted = parse_from_offsets(self.options.from_offsets, sorted({t for t, _ in partitions}))
+        listed = "partitions: " + ", ".join(f"{t}/{p}" for t, p in partitions)
+        unknown = [tp for tp in wanted if tp not in partitions]
+        if unknown:
+            raise ConfigError(
+                f"--from-offset names partition {unknown[0][0]}/{unknown[0][1]}, "
+                "which this stream does not read",
+                where="--from-offset",
+                hint=listed,
+            )
+        if self.p.windows is not None and set(wanted) != set(partitions):
+            raise ConfigError(
+                "a windowed stream replays all its partitions together",
+                where="--from-offset",
+                hint=f"give --from-offset for each of the {listed}, or use --from-timestamp",
+            )
+        return wanted
+
+    # -- the loop ------------------------------------------------------------------
+    def run(self) -> StreamReport:
+        previous = self._install_signals()
+        started = time.monotonic()
+        try:
+            self.p.open(self.console)
+            self.p.consumer.subscribe(self._on_assign, self._on_revoke)
+            self._loop()
+        finally:
+            self._restore_signals(previous)
+            self.p.close()
+            self.report.seconds = time.monotonic() - started
+            self.report.offsets = _named(self.p.committed.offsets)
+        return self.report
+
+    def _loop(self) -> None:
+        from duckpipe.streaming.batch import Batcher
+
+        batcher = Batcher(self.p.consumer, self.p.config.max_records, self.p.config.max_interval)
+        last_status = time.monotonic()
+        idle_since = time.monotonic()
+        with self.console.progress(f"stream {self.p.name}") as bar:
+            while self.stopping is None:
+                if self.reassigned:
+                    self.reassigned = False
+                    self._restore(batcher)
+                    continue
+                batch = self.p.retrying(
+                    lambda: batcher.collect(self.expected, interrupted=self._interrupted),
+                    "reading from Kafka",
+                )
+                if batch is None:
+                    continue
+                if batch.size or self._position_moved(batch):
+                    self._process(batch)
+                    idle_since = time.monotonic()
+                if time.monotonic() - last_status >= self.options.status_interval:
+                    self._show_status(bar)
+                    last_status = time.monotonic()
+                if self.options.once and self._caught_up(batch):
+                    self.stopping = self.stopping or "once"
+                idle = self.options.idle_exit
+                if idle is not None and time.monotonic() - idle_since > idle:
+                    self.stopping = self.stopping or "idle"
+            self._show_status(bar)
+        self.report.stopped_by = self.stopping or "end"
+
+    def _interrupted(self) -> bool:
+        if self.assign_error is not None:
+            error, self.assign_error = self.assign_error, None
+            raise error
+        return self.reassigned
+
+    def _position_moved(self, batch: MicroBatch) -> bool:
+        committed = self.p.committed.offsets
+        return any(committed.get(tp) != o for tp, o in batch.end.items())
+
+    def _caught_up(self, batch: MicroBatch) -> bool:
+        if not self.assigned:
+            return False
+        if self.ends is None:
+            self.ends = self.p.consumer.end_offsets(self.assigned)
+        return all(batch.end.get(tp, -1) >= end for tp, end in self.ends.items())
+
+    def _process(self, batch: MicroBatch) -> None:
+        replaying = self._replaying(batch)
+        result = self.p.process(batch.records, replaying=replaying)
+        self.p.retrying(lambda: self.p.commit(result, batch.end, replaying), "committing")
+        self.status.add(batch.size)
+        self.report.records += batch.size
+        self.report.batches += 1
+        self.report.commits = self.status.commits
+        self.report.dead_letters = self.status.dead_letters
+        self.report.windows = self.status.windows
+
+    def _replaying(self, batch: MicroBatch) -> bool:
+        if not self.replay_until:
+            return False
+        done = [tp for tp, until in self.replay_until.items() if batch.end.get(tp, 0) >= until]
+        windows_behind = (
+            self.p.windows is not None
+            and self.replay_watermark is not None
+            and (self.p.windows.watermark or 0) < self.replay_watermark
+        )
+        active = bool(self.replay_until) or windows_behind
+        for tp in done:
+            self.replay_until.pop(tp, None)
+        return active
+
+    def _restore(self, batcher: Batcher) -> None:
+        """After an assignment: re-read what open windows need, up to the committed offsets."""
+        if self.p.windows is None:
+            return
+        if self.fresh_windows:  # a replay rebuilds windows from its own start
+            self.p.windows.restore(_empty(), None)
+            return
+        pending = dict(self.restore_until)
+        ranges = {tp: (self.expected.get(tp, 0), until) for tp, until in pending.items()}
+        replayed: list[pa.Table] = []
+        carried, batcher.carry = batcher.carry, []
+        for chunk in carried:  # records polled when the assignment arrived
+            self._set_aside(chunk, replayed, batcher)
+        while pending and self.stopping is None:
+            chunk = self.p.retrying(
+                lambda: batcher.consumer.poll(self.p.config.max_records, 0.2),
+                "reading from Kafka",
+            )
+            if self._interrupted():
+                batcher.carry = [in_order(chunk, self.expected)] if chunk is not None else []
+                return
+            if chunk is not None:
+                self._set_aside(in_order(chunk, self.expected), replayed, batcher)
+            for tp in list(pending):
+                position = batcher.consumer.position(tp)
+                if position is not None and position >= pending[tp]:
+                    pending.pop(tp)
+        restored = self.p.restore_windows(replayed, ranges)
+        self.console.event("stream_restored", stream=self.p.name, buffered_events=restored)
+
+    def _set_aside(self, chunk: pa.Table, replayed: list[pa.Table], batcher: Batcher) -> None:
+        """Records before the committed offsets rebuild windows; the rest start the next batch."""
+        old, new = _split_before(chunk, self.restore_until)
+        replayed.append(old)
+        if new.num_rows:
+            batcher.carry.append(new)
+
+    # -- status and signals --------------------------------------------------------
+    def _show_status(self, bar: Any) -> None:
+        with contextlib.suppress(Exception):  # lag is informative; a hiccup must not stop us
+            self.status.lag = self.p.consumer.lag()
+        self.status.tick()
+        bar.advance(0, rate=self.status.line())
+        self.console.event("stream_status", **self.status.fields())
+
+    def _install_signals(self) -> dict[int, Any]:
+        previous: dict[int, Any] = {}
+
+        def stop(signum: int, frame: Any) -> None:
+            if self.stopping is not None and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            self.stopping = signal.Signals(signum).name
+
+        try:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, stop)
+        except ValueError:  # not the main thread: the caller stops us another way
+            pass
+        return previous
+
+    def _restore_signals(self, previous: dict[int, Any]) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Ask the loop to finish the current batch, commit it and return."""
+        self.stopping = reason
+
+
+def _split_before(chunk: pa.Table, limits: Offsets) -> tuple[pa.Table, pa.Table]:
+    """Rows before ``limits`` of their partition, and the rest."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    before = pa.array([False] * chunk.num_rows)
+    for (topic, part), limit in limits.items():
+        mine = pc.and_(
+            pc.equal(chunk.column("_topic"), topic), pc.equal(chunk.column("_partition"), part)
+        )
+        before = pc.or_(before, pc.and_(mine, pc.less(chunk.column("_offset"), limit)))
+    return chunk.filter(before), chunk.filter(pc.invert(before))
+
+
+def _empty() -> pa.Table:
+    import pyarrow as pa
+
+    return pa.table({})
+
+
+def _named(offsets: Offsets) -> dict[str, dict[str, int]]:
+    from duckpipe.streaming.position import nest
+
+    return nest(offsets)
+
+
+__all__ = [
+    "CommitConflict",
+    "StreamFenced",
+    "StreamOptions",
+    "StreamReport",
+    "StreamRunner",
+    "run_stream",
+    "writer_id",
+]
