@@ -167,3 +167,19 @@ def test_warn_checks_report_but_pass(orders: pa.Table) -> None:
         ("row_count > 0", "pass"),
         ("min(amount) warn when < 0 fail when < -100", "warn"),
     ]
+
+
+def test_filtered_checks_run_on_the_filtered_rows(orders: pa.Table) -> None:
+    dq = DataQualityFramework()
+    dq.register_suite(
+        "regions",
+        "filter orders [eu]:\n  where: region = 'eu'\n\n"
+        "checks for orders [eu]:\n  - row_count = 3\n  - min(amount) >= 0\n\n"
+        "checks for orders:\n  - row_count = 8\n",
+    )
+    result = dq.validate_dataframe(orders, suite_name="regions", data_asset_name="orders")
+    assert [(c.name, c.outcome, c.value, c.location) for c in result.checks] == [
+        ("row_count = 3", "pass", 3, "<suite regions>:5"),
+        ("min(amount) >= 0", "fail", -5.0, "<suite regions>:6"),
+        ("row_count = 8", "pass", 8, "<suite regions>:9"),
+    ]
