@@ -144,7 +144,7 @@ class Contract:
                 continue
             fitted, failed = coerce(array, target, column=name)
             if pc.any(failed).as_py():
-                value_type = batch.schema.field(name).type
+                value_type = _label(batch.schema.field(name).type)
                 rules.append((failed, f"value of type {value_type} does not fit {target}", name))
             columns.append(fitted)
         if self.cfg.schema_policy == "freeze":
@@ -162,6 +162,15 @@ class Contract:
         bad = bad.append_column(REASON, reason.filter(failed_any))
         bad = bad.append_column(COLUMN, column.filter(failed_any))
         return Verdict(conformed.filter(pc.invert(failed_any)), bad, failed_any)
+
+
+def _label(t: pa.DataType) -> str:
+    """A type's name for people: every flavour of Arrow string is 'text'."""
+    import pyarrow as pa
+
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "text"
+    return str(t)
 
 
 def _first_failure(rules: list[tuple[pa.Array, str, str]]) -> tuple[pa.Array, pa.Array, pa.Array]:

@@ -28,10 +28,9 @@ class Pg:
     def execute(self, *statements: str) -> None:
         import adbc_driver_postgresql.dbapi as pg_dbapi
 
-        with pg_dbapi.connect(self.uri) as conn, conn.cursor() as cur:
+        with pg_dbapi.connect(self.uri, autocommit=True) as conn, conn.cursor() as cur:
             for sql in statements:
                 cur.execute(sql)
-            conn.commit()
 
     def table(self, sql: str) -> pa.Table:
         import adbc_driver_postgresql.dbapi as pg_dbapi

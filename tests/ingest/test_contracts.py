@@ -30,7 +30,7 @@ def test_good_rows_pass_and_bad_rows_carry_reason_and_column():
     bad = verdict.bad.to_pylist()
     assert [(r["id"], r[REASON], r[COLUMN]) for r in bad] == [
         (None, "required field 'id' is null", "id"),
-        (3, "value of type string does not fit double", "amount"),
+        (3, "value of type text does not fit double", "amount"),
         (4, "'note' is null (not_null)", "note"),
     ]
     # the original values are kept for the dead letter queue, not the cast ones

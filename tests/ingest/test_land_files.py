@@ -115,7 +115,7 @@ def test_bad_rows_reach_the_dlq_and_replay_lands_them_once(tmp_path):
     reasons = {json.loads(r["raw"])["order_id"]: (r["reason"], r["column"]) for r in shown}
     assert reasons == {
         2: ("required field 'customer_id' is null", "customer_id"),
-        3: ("value of type string does not fit double", "amount"),
+        3: ("value of type text does not fit double", "amount"),
         5: ("new column 'coupon' is not in the frozen schema", "coupon"),
     }
 
@@ -126,7 +126,7 @@ def test_bad_rows_reach_the_dlq_and_replay_lands_them_once(tmp_path):
     )
     replayed = cli_json(tmp_path, "dlq", "replay", "orders", "--format", "json")[0]
     assert (replayed["landed"], replayed["still_failing"]) == (2, 1)
-    assert replayed["reasons"] == {"value of type string does not fit double": 1}
+    assert replayed["reasons"] == {"value of type text does not fit double": 1}
     table = data_columns(landed(project, "raw_orders")).sort_by("order_id")
     assert table.column("order_id").to_pylist() == [1, 2, 4, 5]
     assert table.column("coupon").to_pylist() == [None, None, None, "SPRING"]
