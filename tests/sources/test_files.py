@@ -78,7 +78,7 @@ def test_errors_name_the_source_and_the_fix(tmp_path):
     with pytest.raises(ConfigError, match="format: parquet, csv, json"):
         read(source(tmp_path, "x.xlsx"))
     (tmp_path / "broken.parquet").write_text("not parquet")
-    with pytest.raises(SourceError, match="cannot read .*broken.parquet"):
+    with pytest.raises(SourceError, match=r"cannot read .*broken\.parquet"):
         read(source(tmp_path, "broken.parquet"))
 
 
