@@ -2,4 +2,4 @@
 
 from duckpipe.cli import main
 
-main()
+raise SystemExit(main())

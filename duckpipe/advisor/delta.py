@@ -76,7 +76,8 @@ def delta_table_facts(
 def _add_actions(dt: Any) -> dict[str, list[Any]]:
     import pyarrow as pa
 
-    table = pa.table(dt.get_add_actions(flatten=True))
+    # through the C stream interface: pa.table() would import pandas to probe the object
+    table = pa.RecordBatchReader.from_stream(dt.get_add_actions(flatten=True)).read_all()
     return {name: table.column(name).to_pylist() for name in table.column_names}
 
 

@@ -24,7 +24,8 @@ def compute_advice(tables: list[TableFacts], ctx: Context) -> Iterator[Finding]:
         yield Finding(
             rule="compute_batch_spot",
             table=None,
-            severity=severity_for_usd(monthly),
+            # without a run history the hours are a guess: never more than low
+            severity=severity_for_usd(monthly) if hours is not None else "low",
             title=f"run the batch pipeline {usage.name} on spot capacity",
             evidence={
                 "kind": "batch",
