@@ -66,6 +66,7 @@ def run_checks(
         check_columns(specs, _columns_reader(con), locator, known_datasets)
         output = scan.execute()
     settle(con)
+    locator.unevaluated = [c.check_cfg.location for c in output.checks if c.outcome is None]
     error = scan_error(output.errors, locator)
     if error is not None:
         raise error

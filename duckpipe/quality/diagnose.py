@@ -95,6 +95,9 @@ class CheckLocator:
     def __init__(self, files_by_label: dict[str, ChecksFile], dataset: str) -> None:
         self.files = files_by_label
         self.dataset = dataset
+        # soda locations of the checks a scan could not evaluate: where an error without
+        # a location most likely comes from
+        self.unevaluated: list[Any] = []
 
     def of_spec(self, spec: CheckSpec) -> Located:
         return Located(self._file(spec.source_file), spec.line)
@@ -121,6 +124,9 @@ class CheckLocator:
                 line = _line_mentioning(file, block, needle)
                 if line is not None:
                     return Located(file, line)
+        for location in self.unevaluated:
+            if location.file_path in self.files:
+                return Located(self.files[location.file_path], location.line)
         if blocks:
             return Located(blocks[0][0], blocks[0][1].line)
         return Located(next(iter(self.files.values())), None)
@@ -197,6 +203,12 @@ def _explain(log: Any) -> tuple[str, str | None]:
         first = query_error.group(1).strip().splitlines()[0]
         return f"a check's query failed in DuckDB: {first}", "check the column and table names"
     first = message.splitlines()[0]
+    if "Soda Cloud" in first:
+        return f"this check needs Soda Cloud: {first}", (
+            "duckpipe runs soda-core without Soda Cloud, so checks that compare with earlier "
+            "scans (change for, anomaly detection, schema changes) cannot run; use thresholds, "
+            "and follow values over runs with `duckpipe check --trend CHECK`"
+        )
     unsupported = re.match(r"Unsupported metric (\w+)", first)
     if unsupported:
         metric = unsupported.group(1)

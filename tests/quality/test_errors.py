@@ -78,6 +78,12 @@ def validate(tmp_path: Path, sodacl: str, orders: pa.Table, customers: pa.Table)
             "column",
         ),
         (
+            "checks for orders:\n  - row_count > 0\n  - change for row_count < 10\n",
+            3,
+            "this check needs Soda Cloud",
+            "duckpipe check --trend",
+        ),
+        (
             "checks for orders:\n  - freshness(created) < 1d\n",
             2,
             "unknown column 'created'",
