@@ -396,31 +396,21 @@ class DeltaSink:
     def compact(
         self, table: str, *, target_size: int = DEFAULT_TARGET_FILE_SIZE
     ) -> MaintenanceResult:
-        from duckpipe.sinks.maintenance import check_target_size
+        from duckpipe.sinks.delta_maintenance import compact
 
-        check_target_size(target_size, table=table)
         dt = self._open(table)
         with _commit_errors(table, None):
-            metrics = dt.optimize.compact(
-                target_size=target_size, commit_properties=self._commit_properties(dt, None)
-            )
-        return _optimize_result(table, "compact", dt, metrics)
+            return compact(dt, table, target_size, self._commit_properties(dt, None))
 
     def zorder(
         self, table: str, columns: list[str], *, target_size: int = DEFAULT_TARGET_FILE_SIZE
     ) -> MaintenanceResult:
         """Rewrite files clustered along a Z-order curve of ``columns`` (better data skipping)."""
-        from duckpipe.sinks.partitioning import check_columns, parse_sorts
+        from duckpipe.sinks.delta_maintenance import zorder
 
         dt = self._open(table)
-        check_columns(parse_sorts(columns), _arrow_schema(dt).names, table)
         with _commit_errors(table, None):
-            metrics = dt.optimize.z_order(
-                columns,
-                target_size=target_size,
-                commit_properties=self._commit_properties(dt, None),
-            )
-        return _optimize_result(table, "zorder", dt, metrics)
+            return zorder(dt, table, columns, target_size, self._commit_properties(dt, None))
 
     def vacuum(
         self,
@@ -430,48 +420,17 @@ class DeltaSink:
         dry_run: bool = False,
         enforce_retention: bool = True,
     ) -> MaintenanceResult:
+        from duckpipe.sinks.delta_maintenance import vacuum
         from duckpipe.sinks.maintenance import check_retention
+        from duckpipe.sinks.storage import filesystem
 
         check_retention(retention_hours, enforce_retention, table=table)
         dt = self._open(table)
-        candidates = self._existing(
-            table,
-            dt.vacuum(
-                retention_hours=int(retention_hours),
-                dry_run=True,
-                enforce_retention_duration=False,
-                full=True,
-            ),
-        )
-        if not dry_run and candidates:
-            dt.vacuum(
-                retention_hours=int(retention_hours),
-                dry_run=False,
-                enforce_retention_duration=False,
-                full=True,
-                commit_properties=self._commit_properties(dt, None),
-            )
-            dt.update_incremental()
-        return MaintenanceResult(
-            table,
-            "vacuum",
-            version=dt.version(),
-            files_removed=len(candidates),
-            dry_run=dry_run,
-            paths=candidates,
-        )
-
-    def _existing(self, table: str, paths: list[str]) -> list[str]:
-        """The vacuum candidates that are still there (delta-rs also lists already-deleted ones)."""
-        import pyarrow.fs as pafs
-
-        from duckpipe.sinks.storage import filesystem
-
         fs, base = filesystem(self.uri(table), self.storage)
-        full = [p if p.startswith(base) or "://" in p else f"{base}/{p}" for p in paths]
-        full = [p.split("://", 1)[1] if "://" in p else p for p in full]
-        infos = fs.get_file_info(full) if full else []
-        return sorted(i.path for i in infos if i.type == pafs.FileType.File)
+        props = self._commit_properties(dt, None)
+        return vacuum(
+            dt, table, fs, base, retention_hours=retention_hours, dry_run=dry_run, props=props
+        )
 
 
 def _arrow_schema(dt: DeltaTable) -> pa.Schema:
@@ -563,17 +522,3 @@ def _hint_for(message: str) -> str | None:
     if "schema" in message.lower():
         return "cast the columns in SQL to the table's types, or write with schema_mode='overwrite'"
     return None
-
-
-def _optimize_result(
-    table: str, operation: str, dt: DeltaTable, metrics: dict[str, Any]
-) -> MaintenanceResult:
-    dt.update_incremental()
-    return MaintenanceResult(
-        table,
-        operation,
-        version=dt.version(),
-        files_removed=int(metrics.get("numFilesRemoved", 0)),
-        files_added=int(metrics.get("numFilesAdded", 0)),
-        metrics={k: v for k, v in metrics.items() if not isinstance(v, dict | list)},
-    )

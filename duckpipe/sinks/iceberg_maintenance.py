@@ -9,6 +9,7 @@ remaining snapshot references and that are older than the retention.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,6 @@ def compact(tbl: Table, table: str, target_size: int) -> MaintenanceResult:
     from duckpipe.errors import SinkError
     from duckpipe.sinks.iceberg import _sorted
     from duckpipe.sinks.iceberg_scan import read_files
-    from duckpipe.sinks.maintenance import bin_pack
 
     result = MaintenanceResult(table, "compact")
     if tbl.current_snapshot() is None:
@@ -45,19 +45,17 @@ def compact(tbl: Table, table: str, target_size: int) -> MaintenanceResult:
     for task in tasks:
         if task.file.file_size_in_bytes < target_size:
             groups[(task.file.spec_id, str(task.file.partition))].append(task)
-    by_path = {t.file.file_path: t for t in tasks}
     bins = [
-        [by_path[p] for p in names]
+        b
         for group in groups.values()
         if len(group) > 1
-        for names in bin_pack(
-            [(t.file.file_path, t.file.file_size_in_bytes) for t in group], target_size
-        )
-        if len(names) > 1
+        for b in _bins(tbl, group, target_size)
+        if len(b) > 1
     ]
     if not bins:
         return result
     txn = tbl.transaction()
+    counter = itertools.count(0)  # one sequence across bins: file names must not repeat
     one_file = txn.table_metadata.model_copy(
         update={
             "properties": {
@@ -75,13 +73,53 @@ def compact(tbl: Table, table: str, target_size: int) -> MaintenanceResult:
                 rewrite.delete_data_file(task.file)
                 result.bytes_removed += task.file.file_size_in_bytes
             for data_file in _dataframe_to_data_files(
-                one_file, rows, tbl.io, write_uuid=rewrite.commit_uuid
+                one_file, rows, tbl.io, write_uuid=rewrite.commit_uuid, counter=counter
             ):
                 rewrite.append_data_file(data_file)
                 result.files_added += 1
             result.files_removed += len(group)
     txn.commit_transaction()
     return result
+
+
+def _bins(tbl: Table, group: list[FileScanTask], target_size: int) -> list[list[FileScanTask]]:
+    """Consecutive files whose rewritten size (rows x bytes per row after rewrite) fits the target.
+
+    Small files compress worse than big ones, so input sizes overestimate the output;
+    the bytes per row are measured by encoding a sample the way the rewrite will.
+    """
+    per_row = _rewritten_bytes_per_row(tbl, group)
+    bins: list[list[FileScanTask]] = [[]]
+    estimate = 0.0
+    for task in sorted(group, key=lambda t: t.file.file_path):
+        size = task.file.record_count * per_row
+        if bins[-1] and estimate + size > target_size:
+            bins.append([])
+            estimate = 0.0
+        bins[-1].append(task)
+        estimate += size
+    return bins
+
+
+def _rewritten_bytes_per_row(
+    tbl: Table, group: list[FileScanTask], sample_rows: int = 50_000
+) -> float:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from duckpipe.sinks.iceberg_scan import read_files
+
+    sample, rows = [], 0
+    for task in group:
+        sample.append(task)
+        rows += task.file.record_count
+        if rows >= sample_rows:
+            break
+    data = pa.concat_tables(read_files(tbl, sample))
+    codec = tbl.properties.get("write.parquet.compression-codec", "zstd")
+    sink = pa.BufferOutputStream()
+    pq.write_table(data, sink, compression=None if codec == "uncompressed" else codec)
+    return sink.getvalue().size / max(1, data.num_rows)
 
 
 def vacuum(
