@@ -72,7 +72,9 @@ def audit(ctx: RunContext, dataset: str, staged_relation: str) -> AuditResult:
         kept = quarantine(con, ctx.lake, run.results, ctx.run_id) if quality.quarantine else 0
     report(ctx.console, run)
     checks = [r.to_dict() for r in run.results]
-    getattr(ctx, "checks", []).extend(checks)  # the runner records them with the step
+    recorded = getattr(ctx, "checks", None)  # the runner records them with the step
+    if recorded is not None:  # a retried attempt replaces what the earlier one checked
+        recorded[:] = [c for c in recorded if c.get("dataset") != dataset] + checks
     return AuditResult(dataset, run.passed, checks, run.results, quarantined=kept)
 
 
