@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from duckpipe.errors import (
+    CommitConflict,
     ConfigError,
     DuckpipeError,
     StreamError,
@@ -233,15 +234,25 @@ class StreamPipeline:
                 self.consumer.group_metadata(),
             )
         mode, merge = self._write_mode(result.output, replaying)
-        self.sink.write(
-            self.config.table,
-            result.output,
-            mode=mode,
-            merge=merge,
-            partition_by=self.config.partition_by or None,
-            position=Position(self.writer, position.to_value()),
-            schema_mode="evolve",
-        )
+        try:
+            self.sink.write(
+                self.config.table,
+                result.output,
+                mode=mode,
+                merge=merge,
+                partition_by=self.config.partition_by or None,
+                position=Position(self.writer, position.to_value()),
+                schema_mode="evolve",
+            )
+        except CommitConflict as exc:
+            if exc.retryable:
+                raise
+            raise StreamFenced(
+                f"another instance of stream '{self.name}' committed while this one was "
+                f"committing: {exc.message}",
+                where=self.config.table,
+                hint="run one instance per stream; the other instance carries on",
+            ) from exc
         self.committed = position
         self.status.commits += 1
         self.status.dead_letters += dead

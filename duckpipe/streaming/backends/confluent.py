@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from duckpipe.errors import SourceError, StreamError, StreamFenced, TransientSourceError
@@ -25,6 +26,7 @@ _TRANSIENT = ("_TRANSPORT", "_ALL_BROKERS_DOWN", "_RESOLVE", "_TIMED_OUT", "_MSG
 
 def _client_config(settings: KafkaSettings) -> dict[str, Any]:
     return {
+        "logger": logging.getLogger("duckpipe.kafka"),  # librdkafka would print to stderr
         "bootstrap.servers": settings.bootstrap,
         "client.id": settings.client_id,
         "reconnect.backoff.ms": 100,

@@ -1,0 +1,146 @@
+"""JSON payloads -> typed columns; every message that does not fit is rejected with a reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from duckpipe.config import ContractConfig
+from duckpipe.engine import Engine
+from duckpipe.errors import ConfigError
+from duckpipe.streaming.decode import JsonDecoder, duckdb_type
+from tests.streaming.helpers import raw
+
+
+@pytest.fixture
+def engine():
+    eng = Engine()
+    eng.execute("set TimeZone = 'UTC'")
+    yield eng
+    eng.close()
+
+
+def reasons(decoded) -> dict[int, str]:
+    return {r["_offset"]: r["_reason"] for r in decoded.rejects.to_pylist()}
+
+
+def test_fields_become_typed_columns_with_kafka_metadata(engine):
+    records = raw(
+        [{"id": 1, "user": "a", "amount": 2.5, "tags": ["x"], "geo": {"lat": 1.5}}, {"id": 2}],
+        partition=3,
+        first_offset=40,
+    )
+    decoded = JsonDecoder(engine, ContractConfig()).decode(records)
+    rows = decoded.rows.to_pylist()
+    assert [r["id"] for r in rows] == [1, 2]
+    assert rows[0]["user"] == "a" and rows[1]["user"] is None
+    assert rows[0]["tags"] == ["x"] and rows[0]["geo"] == {"lat": 1.5}
+    assert [(r["_partition"], r["_offset"], r["_key"]) for r in rows] == [(3, 40, b"40"), (3, 41, b"41")]
+    assert rows[0]["_headers"] == [{"key": "origin", "value": b"test"}]
+    assert rows[0]["_value"] == records.column("_value")[0].as_py()
+    assert decoded.rows.schema.field("id").type == "int64"
+    assert decoded.rejects.num_rows == 0
+
+
+def test_undecodable_messages_are_rejected_with_the_reason(engine):
+    records = raw([{"id": 1}, b"not json", b"[1, 2]", b"\xff\xfe", None, b"", b'"text"'])
+    decoded = JsonDecoder(engine, ContractConfig()).decode(records)
+    assert decoded.rows.column("_offset").to_pylist() == [0]
+    assert reasons(decoded) == {
+        1: "the value is not valid JSON",
+        2: "the JSON value is array, not an object",
+        3: "the value is not UTF-8 text",
+        4: "the message has no value",
+        5: "the value is not valid JSON",
+        6: "the JSON value is varchar, not an object",
+    }
+    kept = {r["_offset"]: r["_value"] for r in decoded.rejects.to_pylist()}
+    assert kept[3] == b"\xff\xfe"
+
+
+def test_contract_required_not_null_and_types(engine):
+    contract = ContractConfig(
+        required_fields=["id"], not_null=["user"], dtypes={"id": "int64", "at": "timestamp"}
+    )
+    records = raw(
+        [
+            {"id": 1, "user": "a", "at": "2024-05-01T10:00:00Z"},
+            {"user": "b"},
+            {"id": 3, "user": None},
+            {"id": "x", "user": "c"},
+            {"id": 4.5, "user": "d"},
+            {"id": 5, "user": "e", "at": "not a time"},
+            {"id": 6, "user": "f", "at": None},
+        ]
+    )
+    decoded = JsonDecoder(engine, contract).decode(records)
+    assert decoded.rows.column("id").to_pylist() == [1, 6]
+    assert str(decoded.rows.schema.field("at").type) == "timestamp[us, tz=UTC]"
+    assert reasons(decoded) == {
+        1: "required field 'id' is missing",
+        2: "field 'user' is null",
+        3: "field 'id' is not BIGINT: \"x\"",
+        4: "field 'id' is not BIGINT: 4.5",
+        5: "field 'at' is not TIMESTAMPTZ: \"not a time\"",
+    }
+
+
+def test_known_types_hold_across_batches_and_new_fields_evolve(engine):
+    decoder = JsonDecoder(engine, ContractConfig(), known={"amount": "DOUBLE"})
+    first = decoder.decode(raw([{"amount": 3, "n": 1}]))
+    assert first.rows.schema.field("amount").type == "double"
+    assert first.new_fields == ["n"]
+    second = decoder.decode(raw([{"amount": 1.5, "n": 2, "extra": True}, {"n": "zz"}]))
+    assert second.rows.to_pylist()[0]["extra"] is True
+    assert reasons(second) == {1: "field 'n' is not BIGINT: \"zz\""}
+    assert decoder.known == {"amount": "DOUBLE", "n": "BIGINT", "extra": "BOOLEAN"}
+
+
+def test_a_field_seen_only_as_null_gets_its_type_later(engine):
+    decoder = JsonDecoder(engine, ContractConfig())
+    decoder.decode(raw([{"a": None}]))
+    assert "a" not in decoder.known
+    later = decoder.decode(raw([{"a": "x"}]))
+    assert later.rows.column("a").to_pylist() == ["x"]
+
+
+def test_mixed_types_in_one_batch_become_text(engine):
+    decoded = JsonDecoder(engine, ContractConfig()).decode(raw([{"v": 1}, {"v": "a"}, {"v": {"k": 1}}]))
+    assert decoded.rows.column("v").to_pylist() == ["1", "a", '{"k":1}']
+
+
+def test_schema_freeze_rejects_unexpected_fields(engine):
+    contract = ContractConfig(dtypes={"id": "int64"}, schema_policy="freeze")
+    decoder = JsonDecoder(engine, contract)
+    decoded = decoder.decode(raw([{"id": 1}, {"id": 2, "surprise": 1}]))
+    assert decoded.rows.column("id").to_pylist() == [1]
+    assert reasons(decoded) == {1: "unexpected field surprise (schema_policy: freeze)"}
+    assert decoded.rows.column_names[-1] == "id"
+
+
+def test_schema_discard_drops_unknown_fields(engine):
+    contract = ContractConfig(dtypes={"id": "int64"}, schema_policy="discard")
+    decoded = JsonDecoder(engine, contract).decode(raw([{"id": 1, "other": "x"}]))
+    assert "other" not in decoded.rows.column_names
+    assert decoded.rows.column("id").to_pylist() == [1]
+
+
+def test_first_batch_defines_the_schema_when_nothing_is_declared(engine):
+    decoder = JsonDecoder(engine, ContractConfig(schema_policy="freeze"))
+    decoder.decode(raw([{"id": 1}]))
+    later = decoder.decode(raw([{"id": 2, "new": 1}]))
+    assert reasons(later) == {0: "unexpected field new (schema_policy: freeze)"}
+
+
+def test_unknown_contract_dtype_names_the_field(engine):
+    with pytest.raises(ConfigError) as err:
+        JsonDecoder(engine, ContractConfig(dtypes={"id": "integr"}), where="sources.clicks")
+    assert "sources.clicks: contract.dtypes.id" in str(err.value)
+    assert "int64" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("alias", "expected"),
+    [("int64", "BIGINT"), ("String", "VARCHAR"), ("timestamp", "TIMESTAMPTZ"), ("decimal(10,2)", "DECIMAL(10,2)")],
+)
+def test_dtype_aliases(alias, expected):
+    assert duckdb_type(alias) == expected
