@@ -49,12 +49,13 @@ class ModelBuild:
             and not ctx.options.full_refresh
             and lake.exists(node.name)
         )
-        if incremental and node.name not in ctx.engine.names():
+        present = {n.lower() for n in ctx.engine.names()}
+        if incremental and node.name.lower() not in present:
             ctx.engine.register(node.name, lake.dataset(node.name))
         compiled = compile_model(graph, node.name, incremental=incremental)
         write_compiled(ctx.project.root, compiled)
-        ensure_upstream(ctx.engine, graph, node.name)
-        check_externals(ctx.engine, graph, node)
+        ensure_upstream(ctx.engine, graph, node.name, present)
+        check_externals(ctx.engine, graph, node, present)
         return cls(ctx, graph, node, compiled, lake)
 
     @property
@@ -143,29 +144,34 @@ def lake_for(ctx: RunContext, fmt: str | None) -> Sink:
     )
 
 
-def ensure_upstream(engine: Engine, graph: ProjectGraph, name: str) -> None:
+def ensure_upstream(
+    engine: Engine, graph: ProjectGraph, name: str, present: set[str] | None = None
+) -> None:
     """Define the views and load the seeds ``name`` reads that this process has not built.
 
     Tables and incremental models must already be in the lake (a selection that leaves
-    them out reads their last published version).
+    them out reads their last published version). ``present``: the engine's names, lower case.
     """
     from duckpipe.transform.seeds import register_seed
 
-    present = {n.lower() for n in engine.names()}
+    if present is None:
+        present = {n.lower() for n in engine.names()}
     for parent in sorted(graph.parents(name)):
         if parent.lower() in present:
             continue
         if parent in graph.seeds:
             register_seed(engine, graph.project, parent)
+            present.add(parent.lower())
             continue
         node = graph.models.get(parent)
         if node is None:
             continue
         if node.materialized == "ephemeral":
-            ensure_upstream(engine, graph, parent)
+            ensure_upstream(engine, graph, parent, present)
         elif node.materialized == "view":
-            ensure_upstream(engine, graph, parent)
+            ensure_upstream(engine, graph, parent, present)
             define_view(engine, graph, parent)
+            present.add(parent.lower())
         else:
             child = graph.models[name]
             raise ModelError(
@@ -193,11 +199,10 @@ def define_view(engine: Engine, graph: ProjectGraph, name: str) -> None:
         ) from exc
 
 
-def check_externals(engine: Engine, graph: ProjectGraph, node: ModelNode) -> None:
+def check_externals(
+    engine: Engine, graph: ProjectGraph, node: ModelNode, present: set[str]
+) -> None:
     """Plain table names that are not models, seeds or sources must be lake tables."""
-    if not node.externals:
-        return
-    present = {n.lower() for n in engine.names()}
     for table, line in node.externals.items():
         if table.lower() in present:
             continue

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from duckpipe.transform.execution import ModelBuild, quote
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from duckpipe.quality import AuditResult
     from duckpipe.runner import StepResult
     from duckpipe.transform.graph import ProjectGraph
@@ -35,7 +37,8 @@ def build_view(build: ModelBuild) -> StepResult:
         result = build.audit(build.staged)
         if not result.passed:
             return blocked(result)
-        build.execute(f"create or replace view {quote(build.name)} as\n")
+        con.execute(f"drop view if exists {quote(build.name)}")
+        con.execute(f"alter view {quote(build.staged)} rename to {quote(build.name)}")
     finally:
         con.execute(f"drop view if exists {quote(build.staged)}")
     build.hooks("post_hook")
@@ -63,16 +66,28 @@ def build_table(build: ModelBuild) -> StepResult:
         )
     finally:
         engine.unregister(build.staged)
-    publish(build)
+    publish(build, data)
     build.hooks("post_hook")
     return StepResult(
         rows=data.num_rows, table=build.name, version=commit.version, checks=result.checks
     )
 
 
-def publish(build: ModelBuild) -> None:
-    """Make the lake table queryable by the model's name for the models downstream."""
-    build.ctx.engine.register(build.name, build.lake.dataset(build.name))
+def publish(build: ModelBuild, data: pa.Table | None = None) -> None:
+    """Make the published table queryable by the model's name for the models downstream.
+
+    When the whole table was just written from ``data``, downstream models read that
+    Arrow table (with the types the lake stored) instead of scanning the files again.
+    """
+    import pyarrow as pa
+
+    dataset = build.lake.dataset(build.name)
+    if data is not None:
+        try:
+            data = data.select(dataset.schema.names).cast(dataset.schema)
+        except (KeyError, ValueError, pa.ArrowException):
+            data = None
+    build.ctx.engine.register(build.name, dataset if data is None else data)
 
 
 def build_ephemeral(graph: ProjectGraph, name: str) -> StepResult:
