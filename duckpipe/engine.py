@@ -45,6 +45,20 @@ class Engine:
         if self._registered.pop(name, None) is not None:
             self.con.unregister(name)
 
+    def cursor(self) -> Engine:
+        """A second connection to the same database, for another thread, with the same names.
+
+        Tables and views are shared; Arrow objects are registered per connection, so the
+        ones registered here are registered on the new connection too.
+        """
+        other = Engine.__new__(Engine)
+        other.con = self.con.cursor()
+        other._registered = {}
+        other.unavailable = self.unavailable
+        for name, data in self._registered.items():
+            other.register(name, data)
+        return other
+
     def registered(self) -> dict[str, object]:
         """The Arrow objects registered by name (a copy), e.g. to mirror them on a second connection."""
         return dict(self._registered)

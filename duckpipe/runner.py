@@ -111,8 +111,15 @@ def run_project(
     engine.attach_lake(lake)
     blocked: set[str] = set()
     try:
-        for step in plan.steps:
-            record.steps.append(_execute(ctx, step, blocked))
+        workers = project.config.models.concurrency
+        if workers > 1:
+            from duckpipe.transform.schedule import run_concurrently
+
+            run = lambda c, s: _execute(c, s, blocked)  # noqa: E731
+            record.steps.extend(run_concurrently(ctx, plan.steps, run, workers))
+        else:
+            for step in plan.steps:
+                record.steps.append(_execute(ctx, step, blocked))
     finally:
         engine.close()
     failed = [s for s in record.steps if s.status in ("failed", "blocked")]
