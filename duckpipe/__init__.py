@@ -28,6 +28,8 @@ _API: dict[str, str] = {
     "open_sink": "duckpipe.sinks",
     "Position": "duckpipe.sinks.base",
     "MergeSpec": "duckpipe.sinks.base",
+    "DeltaLakeManager": "duckpipe.sinks.managers",
+    "IcebergTableManager": "duckpipe.sinks.managers",
     "BatchDataIngester": "duckpipe.ingest.api",
     "DataQualityFramework": "duckpipe.quality.framework",
 }
