@@ -32,7 +32,12 @@ if TYPE_CHECKING:
     from duckpipe.engine import Engine
     from duckpipe.project import Project
     from duckpipe.sinks.base import Sink
-    from duckpipe.streaming.backends import Consumer, Offsets, TransactionalProducer
+    from duckpipe.streaming.backends import (
+        Consumer,
+        Offsets,
+        TopicPartition,
+        TransactionalProducer,
+    )
     from duckpipe.streaming.decode import JsonDecoder
     from duckpipe.streaming.dlq import DeadLetters
     from duckpipe.streaming.windows import Windower
@@ -146,14 +151,23 @@ class StreamPipeline:
         stored = self.sink.read_position(self.config.table, self.writer)
         self.committed = StreamPosition.from_value(stored.value if stored else None)
         self.dead.resume()
-        if self.producer is not None:
-            tps = self.consumer.partitions()
-            group = self.consumer.committed(tps)
-            self.dead.topic_recorded = {tp: o for tp, o in group.items() if o is not None}
         return self.committed
 
+    def resume_topic(self, partitions: list[TopicPartition]) -> None:
+        """Where the DLQ topic is complete: the group offsets its transactions committed."""
+        if self.producer is None or not partitions:
+            return
+        group = self.consumer.committed(partitions)
+        self.dead.topic_recorded = {tp: o for tp, o in group.items() if o is not None}
+
     # -- processing ----------------------------------------------------------------
-    def process(self, records: pa.Table, *, replaying: bool = False) -> BatchResult:
+    def process(
+        self,
+        records: pa.Table,
+        *,
+        replaying: bool = False,
+        idle: dict[TopicPartition, bool] | None = None,
+    ) -> BatchResult:
         """Decode, validate, transform or window ``records``."""
         import pyarrow as pa
 
@@ -167,7 +181,7 @@ class StreamPipeline:
             timed, bad_times = self.windows.event_times(rows)
             if replaying:
                 self._note_replay_start(timed)
-            step = self.windows.step(timed)
+            step = self.windows.step(timed, idle)
             output, emitted = step.output, step.emitted_windows
             if replaying and self._replay_floor and "window_start" in output.column_names:
                 output = self._complete_windows(output)
@@ -224,6 +238,7 @@ class StreamPipeline:
 
             position.replay_from = flatten(self.windows.replay_from())
             position.watermark_us = self.windows.watermark
+            position.event_time = dict(self.windows.event_time)
         dead = self.dead.write(result.rejects, end, self.run_id)
         if self.producer is not None and self.config.dlq_topic:
             self.dead.publish(
@@ -306,9 +321,9 @@ class StreamPipeline:
         import pyarrow as pa
 
         assert self.windows is not None
-        watermark = self.committed.watermark_us
+        watermark, event_time = self.committed.watermark_us, self.committed.event_time
         if not replayed:
-            return self.windows.restore(pa.table({}), watermark)
+            return self.windows.restore(pa.table({}), watermark, event_time)
         records = pa.concat_tables(replayed)
         rows = records if self.decoder is None else self.decoder.decode(records).rows
         timed, _ = self.windows.event_times(rows)
@@ -322,7 +337,7 @@ class StreamPipeline:
         finally:
             self.engine.unregister("_dp_timed_in")
             self.engine.unregister("_dp_excluded")
-        return self.windows.restore(kept, watermark)
+        return self.windows.restore(kept, watermark, event_time)
 
     # -- resilience ----------------------------------------------------------------
     def retrying(self, attempt: Callable[[], T], what: str) -> T:

@@ -4,7 +4,8 @@ Stored as the value of ``Position(writer_id="stream:<name>")`` in the lake commi
 
     {"offsets": {"clicks": {"0": 1042, "1": 977}},        # next offset to read
      "replay_from": {"clicks": {"0": 1001, "1": 950}},    # oldest event of an open window
-     "watermark_us": 1717171717000000}                     # event-time watermark
+     "watermark_us": 1717171717000000,                     # event-time watermark
+     "event_time_us": {"clicks": {"0": ..., "1": ...}}}    # newest event time per partition
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class StreamPosition:
     offsets: Offsets = field(default_factory=dict)
     replay_from: Offsets = field(default_factory=dict)
     watermark_us: int | None = None
+    event_time: Offsets = field(default_factory=dict)
 
     @classmethod
     def from_value(cls, value: dict[str, Any] | None) -> StreamPosition:
@@ -54,6 +56,7 @@ class StreamPosition:
             offsets=flatten(value.get("offsets")),
             replay_from=flatten(value.get("replay_from")),
             watermark_us=value.get("watermark_us"),
+            event_time=flatten(value.get("event_time_us")),
         )
 
     def to_value(self) -> dict[str, Any]:
@@ -62,6 +65,8 @@ class StreamPosition:
             value["replay_from"] = nest(self.replay_from)
         if self.watermark_us is not None:
             value["watermark_us"] = self.watermark_us
+        if self.event_time:
+            value["event_time_us"] = nest(self.event_time)
         return value
 
     def advanced(self, offsets: Offsets) -> Offsets:

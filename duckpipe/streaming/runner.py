@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from duckpipe.console import Console, NullConsole
 from duckpipe.errors import CommitConflict, ConfigError, StreamFenced, did_you_mean
-from duckpipe.streaming.backends import Offsets, TopicPartition
+from duckpipe.streaming.backends import BEGINNING, END, Offsets, TopicPartition
 from duckpipe.streaming.batch import in_order
 from duckpipe.streaming.position import writer_id
 
@@ -99,7 +99,8 @@ class StreamRunner:
         self.ends: Offsets | None = None
         self.replay_until: Offsets = {}
         self.replay_watermark: int | None = None
-        self.replay_requested = bool(options.from_offsets or options.from_timestamp)
+        self.replay_offsets: Offsets = {}
+        self.unresolved: Offsets = {}
         self.reassigned = False
         self.fresh_windows = False
         self.assign_error: BaseException | None = None
@@ -115,9 +116,12 @@ class StreamRunner:
             return {}
 
     def _starts(self, partitions: list[TopicPartition]) -> Offsets:
-        """Where each newly assigned partition starts: the lake's position, never the group's."""
+        """Where each newly assigned partition starts: the lake's position, never the group's.
+
+        No Kafka request may happen here (kafka-python runs this on its network thread).
+        """
         stored = self.p.resume()
-        replay = self._replay_starts(partitions) if self.replay_requested else {}
+        replay = {tp: o for tp, o in self.replay_offsets.items() if tp in partitions}
         starts: Offsets = {}
         self.restore_until = {}
         self.fresh_windows = bool(replay)
@@ -133,17 +137,13 @@ class StreamRunner:
                     self.restore_until[tp] = committed
             elif committed is not None:
                 starts[tp] = committed
-        missing = [tp for tp in partitions if tp not in starts]
-        if missing:
-            consumer = self.p.consumer
-            first = self.p.config.start == "earliest"
-            starts.update(
-                consumer.beginning_offsets(missing) if first else consumer.end_offsets(missing)
-            )
+            else:
+                starts[tp] = BEGINNING if self.p.config.start == "earliest" else END
         if replay:
-            self.replay_requested = False
+            self.replay_offsets = {}
             self.replay_watermark = stored.watermark_us
-        self.expected = dict(starts)
+        self.expected = {tp: o for tp, o in starts.items() if o >= 0}
+        self.unresolved = {tp: o for tp, o in starts.items() if o < 0}
         self.assigned = list(partitions)
         self.ends = None
         self.reassigned = True
@@ -154,7 +154,8 @@ class StreamRunner:
         self.assigned = [tp for tp in self.assigned if tp not in partitions]
         self.reassigned = True
 
-    def _replay_starts(self, partitions: list[TopicPartition]) -> Offsets:
+    def _replay_targets(self, partitions: list[TopicPartition]) -> Offsets:
+        """``--from-offset`` / ``--from-timestamp`` as offsets for the topics' partitions."""
         from duckpipe.streaming.position import parse_from_offsets
 
         if self.options.from_timestamp is not None:
@@ -184,6 +185,8 @@ class StreamRunner:
         started = time.monotonic()
         try:
             self.p.open(self.console)
+            if self.options.from_offsets or self.options.from_timestamp:
+                self.replay_offsets = self._replay_targets(self.p.consumer.partitions())
             self.p.consumer.subscribe(self._on_assign, self._on_revoke)
             self._loop()
         finally:
@@ -203,7 +206,7 @@ class StreamRunner:
             while self.stopping is None:
                 if self.reassigned:
                     self.reassigned = False
-                    self._restore(batcher)
+                    self._after_assignment(batcher)
                     continue
                 batch = self.p.retrying(
                     lambda: batcher.collect(self.expected, interrupted=self._interrupted),
@@ -240,11 +243,20 @@ class StreamRunner:
             return False
         if self.ends is None:
             self.ends = self.p.consumer.end_offsets(self.assigned)
-        return all(batch.end.get(tp, -1) >= end for tp, end in self.ends.items())
+        return all(
+            batch.end.get(tp, -1) >= end or (tp not in batch.end and self.unresolved.get(tp) == END)
+            for tp, end in self.ends.items()
+        )
 
     def _process(self, batch: MicroBatch) -> None:
         replaying = self._replaying(batch)
-        result = self.p.process(batch.records, replaying=replaying)
+        idle = None
+        if self.p.windows is not None:
+            idle = {tp: False for tp in self.assigned}  # unknown lag counts as busy
+            with contextlib.suppress(Exception):
+                lag = self.p.consumer.lag()
+                idle = {tp: lag.get(tp, 1) == 0 for tp in self.assigned}
+        result = self.p.process(batch.records, replaying=replaying, idle=idle)
         self.p.retrying(lambda: self.p.commit(result, batch.end, replaying), "committing")
         self.status.add(batch.size)
         self.report.records += batch.size
@@ -267,8 +279,23 @@ class StreamRunner:
             self.replay_until.pop(tp, None)
         return active
 
+    def _after_assignment(self, batcher: Batcher) -> None:
+        """Work a new assignment needs that may talk to Kafka (outside the callback)."""
+        consumer = self.p.consumer
+        first = [tp for tp, o in self.unresolved.items() if o == BEGINNING]
+        if first:
+            found = self.p.retrying(lambda: consumer.beginning_offsets(first), "reading offsets")
+            for tp, offset in found.items():
+                self.expected.setdefault(tp, offset)
+        for tp in [tp for tp, o in self.unresolved.items() if o == END]:
+            position = consumer.position(tp)
+            if position is not None:
+                self.expected.setdefault(tp, position)
+        self.p.retrying(lambda: self.p.resume_topic(self.assigned), "reading group offsets")
+        self._restore(batcher)
+
     def _restore(self, batcher: Batcher) -> None:
-        """After an assignment: re-read what open windows need, up to the committed offsets."""
+        """Re-read what open windows need, up to the committed offsets."""
         if self.p.windows is None:
             return
         if self.fresh_windows:  # a replay rebuilds windows from its own start

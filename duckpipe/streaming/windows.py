@@ -1,7 +1,9 @@
 """Event-time windows over micro-batches, computed in DuckDB.
 
 The state is a buffer of the accepted events whose windows are still open, plus the
-watermark ``W = max event time - allowed lateness``. Each micro-batch:
+watermark ``W = max event time - allowed lateness`` (the max taken per partition, the
+watermark following the slowest partition that still has records to read). Each
+micro-batch:
 
 1. events with ``event time < W`` are late: they go to the dead letter queue;
 2. the rest join the buffer and move ``W`` forward;
@@ -83,6 +85,8 @@ class Windower:
         group = ", ".join([*(ident(k) for k in key), "window_start", "window_end"])
         self.sql = sql or f"select {group}, count(*) as events from windowed group by all"
         self.watermark: int | None = None
+        self.event_time: dict[tuple[str, int], int] = {}
+        """The newest event time seen per partition (microseconds)."""
         self.engine.execute("set TimeZone = 'UTC'")
         self._buffered = False
 
@@ -129,8 +133,13 @@ class Windower:
         )
 
     # -- the step ----------------------------------------------------------------
-    def step(self, events: pa.Table) -> WindowStep:
-        """Add ``events`` (with ``_event_us``); return what to publish and the late events."""
+    def step(self, events: pa.Table, idle: dict[tuple[str, int], bool] | None = None) -> WindowStep:
+        """Add ``events`` (with ``_event_us``); return what to publish and the late events.
+
+        ``idle`` maps each assigned partition to whether it is caught up. The watermark
+        follows the slowest busy partition (a partition not read yet holds it back);
+        when every partition is caught up it follows the newest event.
+        """
         previous = self.watermark
         self.engine.register("_dp_new", events)
         try:
@@ -142,10 +151,15 @@ class Windower:
             self._add(f"select *, true as _is_new from _dp_new where not ({late_filter})")
         finally:
             self.engine.unregister("_dp_new")
-        newest = self.engine.arrow(f"select max(_event_us) as m from {_BUFFER} where _is_new")
-        top = newest.column("m")[0].as_py()
-        if top is not None:
-            candidate = top - self.lateness
+        newest = self.engine.arrow(
+            f"select _topic, _partition, max(_event_us) as m from {_BUFFER} "
+            "where _is_new group by all"
+        )
+        for row in newest.to_pylist():
+            tp = (row["_topic"], row["_partition"])
+            self.event_time[tp] = max(row["m"], self.event_time.get(tp, row["m"]))
+        candidate = self._candidate(idle)
+        if candidate is not None:
             self.watermark = candidate if previous is None else max(previous, candidate)
         self._assign()
         if self.mode == "update":
@@ -157,11 +171,27 @@ class Windower:
         self._evict()
         return WindowStep(output, late, count)
 
-    def restore(self, events: pa.Table, watermark: int | None) -> int:
+    def _candidate(self, idle: dict[tuple[str, int], bool] | None) -> int | None:
+        busy = [tp for tp, caught_up in (idle or {}).items() if not caught_up]
+        if busy:
+            if any(tp not in self.event_time for tp in busy):
+                return None
+            return min(self.event_time[tp] for tp in busy) - self.lateness
+        if not self.event_time:
+            return None
+        return max(self.event_time.values()) - self.lateness
+
+    def restore(
+        self,
+        events: pa.Table,
+        watermark: int | None,
+        event_time: dict[tuple[str, int], int] | None = None,
+    ) -> int:
         """Rebuild the buffer from re-read ``events`` (dead-lettered ones already removed)."""
         self.engine.execute(f"drop table if exists {_BUFFER}")
         self._buffered = False
         self.watermark = watermark
+        self.event_time = dict(event_time or {})
         if events.num_rows:
             self.engine.register("_dp_new", events)
             try:

@@ -74,7 +74,9 @@ def produce(
         body = json.dumps(value).encode() if isinstance(value, dict) else value
         while True:
             try:
-                producer.produce(topic, body, key=str(count).encode(), partition=partition, headers=headers)
+                producer.produce(
+                    topic, body, key=str(count).encode(), partition=partition, headers=headers
+                )
                 break
             except BufferError:
                 producer.poll(0.05)

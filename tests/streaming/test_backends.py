@@ -36,7 +36,10 @@ def topic(kafka_service) -> str:
 
 def settings(kafka_service, topic: str, **kw) -> KafkaSettings:
     return KafkaSettings(
-        bootstrap=kafka_service.bootstrap, topics=(topic,), group_id=f"g-{uuid.uuid4().hex[:6]}", **kw
+        bootstrap=kafka_service.bootstrap,
+        topics=(topic,),
+        group_id=f"g-{uuid.uuid4().hex[:6]}",
+        **kw,
     )
 
 
@@ -56,8 +59,20 @@ def drain(consumer, until: dict, timeout: float = 20) -> pa.Table:
 def test_reads_only_committed_records_with_kafka_metadata(kafka_service, topic, client):
     boot = kafka_service.bootstrap
     headers = [("trace", b"abc")]
-    produce(boot, topic, [(i % 2, {"i": i}) for i in range(6)], transactional_id=f"tx-{topic}", headers=headers)
-    produce(boot, topic, [(i % 2, {"i": 100 + i}) for i in range(3)], transactional_id=f"tx-{topic}", abort=True)
+    produce(
+        boot,
+        topic,
+        [(i % 2, {"i": i}) for i in range(6)],
+        transactional_id=f"tx-{topic}",
+        headers=headers,
+    )
+    produce(
+        boot,
+        topic,
+        [(i % 2, {"i": 100 + i}) for i in range(3)],
+        transactional_id=f"tx-{topic}",
+        abort=True,
+    )
     from confluent_kafka import Producer
 
     open_tx = Producer({"bootstrap.servers": boot, "transactional.id": f"open-{topic}"})
@@ -69,7 +84,9 @@ def test_reads_only_committed_records_with_kafka_metadata(kafka_service, topic, 
         consumer = open_consumer(settings(kafka_service, topic), client)
         parts = consumer.partitions()
         assert parts == [(topic, 0), (topic, 1)]
-        ends = consumer.end_offsets(parts)  # the last stable offsets: the open transaction is not in them
+        ends = consumer.end_offsets(
+            parts
+        )  # the last stable offsets: the open transaction is not in them
         assert ends == {(topic, 0): 7, (topic, 1): 6}  # 3 + 2 aborted + commit/abort markers
         consumer.assign({tp: BEGINNING for tp in parts})
         records = drain(consumer, ends)
@@ -79,7 +96,13 @@ def test_reads_only_committed_records_with_kafka_metadata(kafka_service, topic, 
     assert records.schema == raw_schema()
     values = sorted(records.column("_value").to_pylist())
     assert values == sorted(f'{{"i": {i}}}'.encode() for i in range(6))
-    by_offset = sorted(zip(records.column("_partition").to_pylist(), records.column("_offset").to_pylist(), strict=True))
+    by_offset = sorted(
+        zip(
+            records.column("_partition").to_pylist(),
+            records.column("_offset").to_pylist(),
+            strict=True,
+        )
+    )
     assert by_offset == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
     row = records.to_pylist()[0]
     assert row["_topic"] == topic and row["_key"] is not None

@@ -34,7 +34,10 @@ def test_fields_become_typed_columns_with_kafka_metadata(engine):
     assert [r["id"] for r in rows] == [1, 2]
     assert rows[0]["user"] == "a" and rows[1]["user"] is None
     assert rows[0]["tags"] == ["x"] and rows[0]["geo"] == {"lat": 1.5}
-    assert [(r["_partition"], r["_offset"], r["_key"]) for r in rows] == [(3, 40, b"40"), (3, 41, b"41")]
+    assert [(r["_partition"], r["_offset"], r["_key"]) for r in rows] == [
+        (3, 40, b"40"),
+        (3, 41, b"41"),
+    ]
     assert rows[0]["_headers"] == [{"key": "origin", "value": b"test"}]
     assert rows[0]["_value"] == records.column("_value")[0].as_py()
     assert decoded.rows.schema.field("id").type == "int64"
@@ -104,7 +107,9 @@ def test_a_field_seen_only_as_null_gets_its_type_later(engine):
 
 
 def test_mixed_types_in_one_batch_become_text(engine):
-    decoded = JsonDecoder(engine, ContractConfig()).decode(raw([{"v": 1}, {"v": "a"}, {"v": {"k": 1}}]))
+    decoded = JsonDecoder(engine, ContractConfig()).decode(
+        raw([{"v": 1}, {"v": "a"}, {"v": {"k": 1}}])
+    )
     assert decoded.rows.column("v").to_pylist() == ["1", "a", '{"k":1}']
 
 
@@ -140,7 +145,12 @@ def test_unknown_contract_dtype_names_the_field(engine):
 
 @pytest.mark.parametrize(
     ("alias", "expected"),
-    [("int64", "BIGINT"), ("String", "VARCHAR"), ("timestamp", "TIMESTAMPTZ"), ("decimal(10,2)", "DECIMAL(10,2)")],
+    [
+        ("int64", "BIGINT"),
+        ("String", "VARCHAR"),
+        ("timestamp", "TIMESTAMPTZ"),
+        ("decimal(10,2)", "DECIMAL(10,2)"),
+    ],
 )
 def test_dtype_aliases(alias, expected):
     assert duckdb_type(alias) == expected

@@ -14,20 +14,33 @@ from tests.streaming.helpers import raw
 
 
 def test_position_round_trips_through_json_values():
-    pos = StreamPosition(offsets={("a", 0): 5, ("a", 1): 7}, replay_from={("a", 0): 2}, watermark_us=9)
+    pos = StreamPosition(
+        offsets={("a", 0): 5, ("a", 1): 7}, replay_from={("a", 0): 2}, watermark_us=9
+    )
     value = pos.to_value()
-    assert value == {"offsets": {"a": {"0": 5, "1": 7}}, "replay_from": {"a": {"0": 2}}, "watermark_us": 9}
+    assert value == {
+        "offsets": {"a": {"0": 5, "1": 7}},
+        "replay_from": {"a": {"0": 2}},
+        "watermark_us": 9,
+    }
     assert StreamPosition.from_value(value) == pos
     assert StreamPosition.from_value(None) == StreamPosition()
 
 
 def test_positions_never_move_backwards():
     pos = StreamPosition(offsets={("a", 0): 50, ("a", 1): 10})
-    assert pos.advanced({("a", 0): 20, ("a", 1): 30, ("b", 0): 1}) == {("a", 0): 50, ("a", 1): 30, ("b", 0): 1}
+    assert pos.advanced({("a", 0): 20, ("a", 1): 30, ("b", 0): 1}) == {
+        ("a", 0): 50,
+        ("a", 1): 30,
+        ("b", 0): 1,
+    }
 
 
 def test_from_offset_forms():
-    assert parse_from_offsets(("0:120", "1:7"), ["clicks"]) == {("clicks", 0): 120, ("clicks", 1): 7}
+    assert parse_from_offsets(("0:120", "1:7"), ["clicks"]) == {
+        ("clicks", 0): 120,
+        ("clicks", 1): 7,
+    }
     assert parse_from_offsets(("my.topic:2:0",), ["a", "b"]) == {("my.topic", 2): 0}
 
 
@@ -41,10 +54,14 @@ def test_bad_from_offset_says_how_to_write_it(spec):
 
 
 def test_records_before_the_expected_offset_are_dropped():
-    chunk = pa.concat_tables([raw([{"i": i} for i in range(5)]), raw([{"i": 9}], partition=1, first_offset=3)])
+    chunk = pa.concat_tables(
+        [raw([{"i": i} for i in range(5)]), raw([{"i": 9}], partition=1, first_offset=3)]
+    )
     expected = {("t", 0): 2}
     kept = in_order(chunk, expected)
-    assert list(zip(kept.column("_partition").to_pylist(), kept.column("_offset").to_pylist(), strict=True)) == [
+    assert list(
+        zip(kept.column("_partition").to_pylist(), kept.column("_offset").to_pylist(), strict=True)
+    ) == [
         (0, 2),
         (0, 3),
         (0, 4),
@@ -63,7 +80,9 @@ def test_after_keeps_only_rows_not_yet_recorded():
 def rejects(offsets: list[int]) -> pa.Table:
     records = raw([b"bad"] * (max(offsets) + 1))
     records = records.take(offsets)
-    return records.append_column("_reason", pa.array(["the value is not valid JSON"] * len(offsets)))
+    return records.append_column(
+        "_reason", pa.array(["the value is not valid JSON"] * len(offsets))
+    )
 
 
 def test_dead_letters_are_written_once_per_offset():

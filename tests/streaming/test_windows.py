@@ -21,7 +21,9 @@ WINDOWS = {
 }
 
 
-def events(times_s: list[float], *, users: list[str] | None = None, first_offset: int = 0) -> pa.Table:
+def events(
+    times_s: list[float], *, users: list[str] | None = None, first_offset: int = 0
+) -> pa.Table:
     """Decoded rows (Kafka metadata + payload) with event time ``ts`` in epoch ms."""
     n = len(times_s)
     users = users or [f"u{i % 3}" for i in range(n)]
@@ -33,7 +35,9 @@ def events(times_s: list[float], *, users: list[str] | None = None, first_offset
             "_offset": pa.array(offsets, pa.int64()),
             "_timestamp": pa.array([0] * n, pa.timestamp("us", tz="UTC")),
             "_key": pa.array([None] * n, pa.binary()),
-            "_headers": pa.array([None] * n, pa.list_(pa.struct([("key", pa.string()), ("value", pa.binary())]))),
+            "_headers": pa.array(
+                [None] * n, pa.list_(pa.struct([("key", pa.string()), ("value", pa.binary())]))
+            ),
             "_value": pa.array([b"{}"] * n, pa.binary()),
             "user": users,
             "v": offsets,
@@ -54,7 +58,9 @@ def run(w: Windower, table: pa.Table) -> tuple[list[dict], list[int]]:
 
 
 def canon(rows: list[dict]) -> Counter:
-    return Counter((r["user"], r["window_start"], r["window_end"], r["n"], int(r["total"])) for r in rows)
+    return Counter(
+        (r["user"], r["window_start"], r["window_end"], r["n"], int(r["total"])) for r in rows
+    )
 
 
 def reference(engine: Engine, kind: str, table: pa.Table, up_to_us: int) -> Counter:
@@ -121,7 +127,9 @@ def test_sessions_split_on_gaps_per_key():
     engine = Engine()
     w = windower(engine, "session")
     out, _ = run(w, events([0, 1, 3, 10, 2, 30], users=["a", "a", "a", "a", "b", "a"]))
-    sessions = sorted((r["user"], r["window_start"].timestamp(), r["window_end"].timestamp(), r["n"]) for r in out)
+    sessions = sorted(
+        (r["user"], r["window_start"].timestamp(), r["window_end"].timestamp(), r["n"]) for r in out
+    )
     assert sessions == [("a", 0, 7, 3), ("a", 10, 14, 1), ("b", 2, 6, 1)]
 
 
@@ -158,7 +166,9 @@ def test_event_time_problems_are_rejected():
     good, bad = w.event_times(table)
     assert good.column("_offset").to_pylist() == [0]
     assert bad.column("_offset").to_pylist() == [1, 2]
-    assert bad.column("_reason")[0].as_py() == "event time column 'at' is missing, null or not a time"
+    assert (
+        bad.column("_reason")[0].as_py() == "event time column 'at' is missing, null or not a time"
+    )
 
 
 @pytest.mark.parametrize("kind", sorted(WINDOWS))
@@ -192,13 +202,14 @@ def test_a_restart_anywhere_rebuilds_the_same_state(kind, seed):
     consumed = sum(b.num_rows for b in batches[:crash_after])
     replay_from = first.replay_from().get("t", {}).get("0", consumed)
     watermark = first.watermark
+    assert first.event_time == {("t", 0): max(int(t * 1000) for t in times[:consumed]) * 1000}
 
     second = windower(Engine(), kind)
     reread = table.slice(replay_from, consumed - replay_from)
     timed, _ = second.event_times(reread)
     dead = pa.array(got_late, pa.int64())
     kept = timed.filter(pa.compute.invert(pa.compute.is_in(timed.column("_offset"), dead)))
-    second.restore(kept, watermark)
+    second.restore(kept, watermark, first.event_time)
     for batch in batches[crash_after:]:
         out, late = run(second, batch)
         got_out += out

@@ -34,7 +34,7 @@ def _translate(exc: Exception, what: str, where: str) -> Exception:
         )
     if isinstance(exc, ke.KafkaError) and exc.retriable:
         return TransientSourceError(f"{what}: {exc}", where=where)
-    if isinstance(exc, ke.NoBrokersAvailable | ke.KafkaConnectionError | ke.KafkaTimeoutError):
+    if isinstance(exc, ke.KafkaConnectionError | ke.KafkaTimeoutError | ConnectionError):
         return TransientSourceError(f"{what}: {exc}", where=where)
     return StreamError(f"{what}: {exc}", where=where)
 
