@@ -81,13 +81,13 @@ def publish(build: ModelBuild, data: pa.Table | None = None) -> None:
     """
     import pyarrow as pa
 
-    dataset = build.lake.dataset(build.name)
     if data is not None:
+        schema = build.lake.schema(build.name)
         try:
-            data = data.select(dataset.schema.names).cast(dataset.schema)
+            data = data.select(schema.names).cast(schema)
         except (KeyError, ValueError, pa.ArrowException):
             data = None
-    build.ctx.engine.register(build.name, dataset if data is None else data)
+    build.ctx.engine.register(build.name, build.lake.dataset(build.name) if data is None else data)
 
 
 def build_ephemeral(graph: ProjectGraph, name: str) -> StepResult:
