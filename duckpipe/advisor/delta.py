@@ -89,9 +89,13 @@ def _files(actions: dict[str, list[Any]], partition_cols: tuple[str, ...]) -> tu
     parts = [actions.get(f"partition.{c}") or [None] * len(paths) for c in partition_cols]
     out = []
     for i, path in enumerate(paths):
-        key = "/".join(
-            f"{c}={NULL_PARTITION if values[i] is None else values[i]}"
-            for c, values in zip(partition_cols, parts, strict=True)
+        key = (
+            "/".join(
+                f"{c}={NULL_PARTITION if values[i] is None else values[i]}"
+                for c, values in zip(partition_cols, parts, strict=True)
+            )
+            if partition_cols
+            else ""
         )
         out.append(FileFact(unquote(path), sizes[i], rows[i], mtimes[i] / 1000.0, key))
     return tuple(out)
@@ -111,6 +115,8 @@ def _unreferenced(
     live = {f.path for f in files}
     sizes = {unquote(o.path): o.size for o in objects if is_data_file(o.path)}
     stale = {p: s for p, s in sizes.items() if p not in live}
+    if not stale:  # nothing unreferenced: vacuum has nothing to free, skip its listing
+        return Unreferenced(retain_hours=retain_hours)
     freeable = [
         unquote(p)
         for p in dt.vacuum(

@@ -64,8 +64,12 @@ def _plain_root(path: str) -> str:
 
 
 def _ref(root: LakeLocation, folder: str, fmt: TableFormat, objects: list[ObjectInfo]) -> TableRef:
-    start = len(folder) + 1 if folder else 0
-    rebased = tuple(ObjectInfo(o.path[start:], o.size, o.mtime) for o in objects)
+    start = len(folder) + 1
+    rebased = (
+        tuple(ObjectInfo(o.path[start:], o.size, o.mtime) for o in objects)
+        if folder
+        else tuple(objects)
+    )
     name = folder or root.name
     return TableRef(name, fmt, root.child(folder), rebased)
 

@@ -21,6 +21,7 @@ import bisect
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 TableFormat = Literal["delta", "iceberg", "parquet"]
@@ -132,6 +133,10 @@ class TableFacts:
 
     def partitions(self) -> list[PartitionFact]:
         """Per-partition totals, largest first; one entry '' for an unpartitioned table."""
+        return list(self._partitions)
+
+    @cached_property
+    def _partitions(self) -> tuple[PartitionFact, ...]:
         groups: dict[str, list[FileFact]] = {}
         for f in self.files:
             groups.setdefault(f.partition, []).append(f)
@@ -147,7 +152,7 @@ class TableFacts:
                     newest_modified=max(f.modified for f in files),
                 )
             )
-        return sorted(out, key=lambda p: (-p.bytes, p.key))
+        return tuple(sorted(out, key=lambda p: (-p.bytes, p.key)))
 
     def partition_keys(self) -> set[str]:
         return {f.partition for f in self.files if f.partition}

@@ -102,8 +102,8 @@ def iceberg_table_facts(
         if not location.is_remote:
             metadata_location = "file://" + metadata_location
     table = load_table(location, metadata_location)
-    reader = _ManifestReader(table)
     prefix = (_prefix(table.metadata.location), location.fs_path.rstrip("/") + "/")
+    reader = _ManifestReader(table, prefix)
     mtimes = {unquote(o.path): o.mtime for o in objects}
     snapshot_times = {s.snapshot_id: s.timestamp_ms / 1000.0 for s in table.metadata.snapshots}
     current = table.current_snapshot()
@@ -135,9 +135,7 @@ def iceberg_table_facts(
         columns=tuple(f.name for f in schema.fields),
         versions=max(len(snapshots), 1),
         oldest_version_at=min((s.timestamp_ms / 1000.0 for s in snapshots), default=None),
-        unreferenced=_unreferenced(
-            table, reader, files, objects, prefix, thresholds.vacuum_retain_hours
-        ),
+        unreferenced=_unreferenced(table, reader, files, objects, thresholds.vacuum_retain_hours),
         row_groups=row_group_facts(
             read_footers(location, sample([f.path for f in files], thresholds.footer_sample))
         ),
@@ -152,23 +150,34 @@ def iceberg_table_facts(
 class _ManifestReader:
     """Reads each manifest once, however many snapshots share it."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, prefix: tuple[str, ...]) -> None:
         self.table = table
+        self.prefix = prefix
         self.cache: dict[str, list[Any]] = {}
+        self.path_cache: dict[str, frozenset[str]] = {}
 
-    def entries(self, snapshot: Any) -> list[Any]:
+    def manifests(self, snapshot: Any) -> list[Any]:
         from pyiceberg.manifest import ManifestContent
 
-        out: list[Any] = []
-        for manifest in snapshot.manifests(self.table.io):
-            if manifest.content != ManifestContent.DATA:
-                continue
-            if manifest.manifest_path not in self.cache:
-                self.cache[manifest.manifest_path] = manifest.fetch_manifest_entry(
-                    self.table.io, discard_deleted=True
-                )
-            out.extend(self.cache[manifest.manifest_path])
-        return out
+        return [m for m in snapshot.manifests(self.table.io) if m.content == ManifestContent.DATA]
+
+    def entries_of(self, manifest: Any) -> list[Any]:
+        if manifest.manifest_path not in self.cache:
+            self.cache[manifest.manifest_path] = manifest.fetch_manifest_entry(
+                self.table.io, discard_deleted=True
+            )
+        return self.cache[manifest.manifest_path]
+
+    def entries(self, snapshot: Any) -> list[Any]:
+        return [e for m in self.manifests(snapshot) for e in self.entries_of(m)]
+
+    def paths_of(self, manifest: Any) -> frozenset[str]:
+        """Data file paths of a manifest, relative to the table folder."""
+        if manifest.manifest_path not in self.path_cache:
+            self.path_cache[manifest.manifest_path] = frozenset(
+                _relative(e.data_file.file_path, self.prefix) for e in self.entries_of(manifest)
+            )
+        return self.path_cache[manifest.manifest_path]
 
 
 def _unreferenced(
@@ -176,7 +185,6 @@ def _unreferenced(
     reader: _ManifestReader,
     files: list[FileFact],
     objects: Sequence[ObjectInfo],
-    prefix: tuple[str, ...],
     retain_hours: int,
 ) -> Unreferenced:
     """Data files the current snapshot does not read, and what vacuum would free.
@@ -194,9 +202,15 @@ def _unreferenced(
     if current is not None:
         protected.add(current.snapshot_id)
     kept: set[str] = set(live)
-    for snapshot in table.metadata.snapshots:
-        if snapshot.snapshot_id in protected or snapshot.timestamp_ms / 1000.0 >= cutoff:
-            kept |= {_relative(e.data_file.file_path, prefix) for e in reader.entries(snapshot)}
+    if stale:  # only then do older snapshots matter
+        manifests = {
+            m.manifest_path: m
+            for snapshot in table.metadata.snapshots
+            if snapshot.snapshot_id in protected or snapshot.timestamp_ms / 1000.0 >= cutoff
+            for m in reader.manifests(snapshot)
+        }
+        for manifest in manifests.values():
+            kept |= reader.paths_of(manifest)
     freed = [p for p, o in stale.items() if p not in kept and o.mtime < cutoff]
     return Unreferenced(
         files=len(stale),

@@ -79,9 +79,9 @@ class LakeLocation:
             raise SinkError(f"cannot list {self.child(relative).uri}: {exc}") from None
         start = len(base.rstrip("/")) + 1
         return [
-            ObjectInfo(i.path[start:], i.size or 0, i.mtime.timestamp() if i.mtime else 0.0)
+            ObjectInfo(i.path[start:], i.size or 0, (i.mtime_ns or 0) / 1e9)
             for i in infos
-            if i.type == pafs.FileType.File
+            if i.is_file
         ]
 
     def subfolders(self, relative: str = "") -> list[str]:
