@@ -40,8 +40,10 @@ def generate(workdir: Path, delta_files: int, iceberg_files: int) -> dict[str, P
     if not (delta / "_delta_log").exists():
         started = time.perf_counter()
         delta_many_files(str(delta), delta_files, batch=10_000, same_bytes=True)
-        print(f"generated {delta_files:,} Delta files in {time.perf_counter() - started:.0f}s",
-              file=sys.stderr)
+        print(
+            f"generated {delta_files:,} Delta files in {time.perf_counter() - started:.0f}s",
+            file=sys.stderr,
+        )
     if not (iceberg / "metadata").exists():
         started = time.perf_counter()
         catalog = iceberg_catalog(f"file://{workdir}/wh", workdir / "catalog.db")
@@ -57,8 +59,10 @@ def generate(workdir: Path, delta_files: int, iceberg_files: int) -> dict[str, P
             ),
         )
         iceberg_add_files(table, str(iceberg), iceberg_files, batch=1_000)
-        print(f"generated {iceberg_files:,} Iceberg files in {time.perf_counter() - started:.0f}s",
-              file=sys.stderr)
+        print(
+            f"generated {iceberg_files:,} Iceberg files in {time.perf_counter() - started:.0f}s",
+            file=sys.stderr,
+        )
     return {"delta": delta, "iceberg": iceberg}
 
 
@@ -120,7 +124,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"{'table':<8} {'data files':>10} {'objects':>9} {'listing':>9} {'analysis':>9} {'ratio':>6}")
+    print(
+        f"{'table':<8} {'data files':>10} {'objects':>9} {'listing':>9} {'analysis':>9} {'ratio':>6}"
+    )
     for r in results:
         print(
             f"{r['table']:<8} {r['data_files']:>10,} {r['objects_listed']:>9,} "

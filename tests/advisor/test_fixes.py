@@ -17,7 +17,9 @@ from duckpipe.sinks import open_sink
 from tests.advisor.conftest import only, rules_of
 from tests.advisor.lakes import hive_parquet
 
-RETAIN_NOW = load_prices(("test", {"thresholds": {"vacuum_retain_hours": 0, "min_excess_files": 20}}))
+RETAIN_NOW = load_prices(
+    ("test", {"thresholds": {"vacuum_retain_hours": 0, "min_excess_files": 20}})
+)
 
 
 def project(root: Path, fmt: str, models: dict[str, str] | None = None) -> Path:
