@@ -129,6 +129,12 @@ def duckdb_type(t: pa.DataType) -> str | None:
     return None
 
 
+def _is_text(t: pa.DataType) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))
+
+
 _local = threading.local()
 
 
@@ -155,6 +161,11 @@ def coerce(array: pa.Array, target: pa.DataType, *, column: str = "") -> tuple[p
         array = array.combine_chunks()
     if array.type == target:
         return array, pa.repeat(pa.scalar(False), len(array))
+    if _is_text(array.type) and not _is_text(target):
+        # an empty field (CSV ",,") is a missing value, not a value of the wrong type
+        blank = pc.equal(pc.utf8_trim_whitespace(array), "")
+        if pc.any(blank).as_py():
+            array = pc.if_else(blank, pa.scalar(None, array.type), array)
     try:
         return pc.cast(array, target), pa.repeat(pa.scalar(False), len(array))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):

@@ -126,27 +126,38 @@ class Contract:
         import pyarrow.compute as pc
 
         shape = self._shape(batch.schema)
-        rules: list[tuple[pa.Array, str, str]] = []  # (failed mask, reason, column)
-        for col in self.cfg.required_fields:
-            if batch.column(col).null_count:
-                rules.append((batch.column(col).is_null(), f"required field '{col}' is null", col))
-        for col in self.cfg.not_null:
-            if col in batch.schema.names and batch.column(col).null_count:
-                rules.append((batch.column(col).is_null(), f"'{col}' is null (not_null)", col))
         columns: list[pa.Array] = []
+        fitted: dict[str, pa.Array] = {}
+        misfits: dict[str, pa.Array] = {}
+        type_rules: list[tuple[pa.Array, str, str]] = []  # (failed mask, reason, column)
         for name, target in shape.targets.items():
             if name in shape.fill:
                 columns.append(pa.nulls(batch.num_rows, target))
                 continue
             array = batch.column(name)
-            if array.type == target:
-                columns.append(array)
-                continue
-            fitted, failed = coerce(array, target, column=name)
-            if pc.any(failed).as_py():
-                value_type = _label(batch.schema.field(name).type)
-                rules.append((failed, f"value of type {value_type} does not fit {target}", name))
-            columns.append(fitted)
+            if array.type != target:
+                array, failed = coerce(array, target, column=name)
+                if pc.any(failed).as_py():
+                    misfits[name] = failed
+                    value_type = _label(batch.schema.field(name).type)
+                    reason = f"value of type {value_type} does not fit {target}"
+                    type_rules.append((failed, reason, name))
+            fitted[name] = array
+            columns.append(array)
+        rules: list[tuple[pa.Array, str, str]] = []
+        for cols, text in (
+            (self.cfg.required_fields, "required field '{}' is null"),
+            (self.cfg.not_null, "'{}' is null (not_null)"),
+        ):
+            for col in cols:
+                values = fitted.get(col, batch.column(col) if col in batch.schema.names else None)
+                if values is None or not values.null_count:
+                    continue
+                missing = values.is_null()
+                if col in misfits:  # a value that did not fit is reported as such
+                    missing = pc.and_(missing, pc.invert(misfits[col]))
+                rules.append((missing, text.format(col), col))
+        rules.extend(type_rules)
         if self.cfg.schema_policy == "freeze":
             for name in shape.new_columns:
                 if batch.column(name).null_count < batch.num_rows:

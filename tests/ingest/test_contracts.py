@@ -122,3 +122,14 @@ def test_coerce_finds_exactly_the_values_that_do_not_fit(values, dtype, fitted, 
         None if v is None else str(v) if dtype == "date" else v for v in result.to_pylist()
     ] == fitted
     assert mask.to_pylist() == failed
+
+
+def test_an_empty_text_field_is_missing_not_mistyped():
+    batch = pa.record_batch({"amount": ["1.5", "", "  ", "x"]})
+    _, verdict = judge({"required_fields": ["amount"], "dtypes": {"amount": "double"}}, batch)
+    assert verdict.good.to_pylist() == [{"amount": 1.5}]
+    assert verdict.bad.column(REASON).to_pylist() == [
+        "required field 'amount' is null",
+        "required field 'amount' is null",
+        "value of type text does not fit double",
+    ]
