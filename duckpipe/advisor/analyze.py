@@ -37,12 +37,13 @@ def analyze_lake(
     storage_options: Mapping[str, str] | None = None,
     console: Console | None = None,
     now: float | None = None,
-    table_options: tuple[str, ...] = (),
+    command: tuple[str, ...] = ("duckpipe",),
 ) -> Report:
     """Facts and findings for every table under ``path`` (a lake root or one table).
 
     ``project`` adds what only a project knows: the columns its models filter
-    on, its run history and its pipeline kind. ``now`` fixes the clock (tests).
+    on, its run history and its pipeline kind. ``now`` fixes the clock (tests);
+    ``command`` is how fixes call duckpipe (e.g. ``("duckpipe", "-p", "shop")``).
     """
     console = console or NullConsole()
     prices = prices or default_prices()
@@ -74,7 +75,7 @@ def analyze_lake(
                 console.warn(f"table {ref.name} skipped: {exc}")
             bar.advance(1, rate=ref.name)
     clock = time.time() if now is None else now
-    ctx = Context(prices=prices, now=clock, usage=usage, table_options=table_options)
+    ctx = Context(prices=prices, now=clock, usage=usage, command=command)
     return Report(
         path=location.uri,
         generated_at=clock,

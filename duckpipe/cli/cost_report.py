@@ -102,12 +102,17 @@ def command(
     if prices_file:
         overrides.append(read_prices_file(prices_file))
     prices = load_prices(*overrides)
+    # fixes are commands to paste: they name the project when it is not the current folder
+    command = (
+        ("duckpipe",) if str(project_dir) in (".", "") else ("duckpipe", "-p", str(project_dir))
+    )
     report = analyze_lake(
         path,
         prices=prices,
         project=project,
         storage_options=options,
         console=RichConsole(),
+        command=command,
     )
     if output:
         with open(output, "w", encoding="utf-8") as stream:

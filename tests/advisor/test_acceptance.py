@@ -43,7 +43,7 @@ def test_delta_with_thousands_of_tiny_files(tmp_path: Path) -> None:
     assert f.evidence["files_after_compaction"] == 1
     assert f.evidence["get_requests_saved_per_month"] == 30 * 1999 * 2
     assert f.monthly_usd == pytest.approx(30 * (1999 * 2 * GET + (2 - 1) * LIST))
-    assert f.fix == "duckpipe table optimize clicks --target-size 536870912"
+    assert f.fix == "duckpipe table optimize clicks --target-size 512MB"
     table = report.tables[0]
     assert (table.format, table.file_count, table.total_bytes, table.total_rows) == (
         "delta",

@@ -50,7 +50,7 @@ def test_terminal_and_html_outputs(lake: Path, tmp_path: Path) -> None:
     text = cost_report("cost-report", str(lake))
     assert text.returncode == 0, text.stderr
     assert "2 tables, 1,201 files" in text.stdout
-    assert "duckpipe table optimize clicks --target-size 536870912" in text.stdout
+    assert "duckpipe table optimize clicks --target-size 512MB" in text.stdout
     page = tmp_path / "r.html"
     html = cost_report("cost-report", str(lake), "--format", "html", "-o", str(page))
     assert html.returncode == 0, html.stderr
@@ -86,7 +86,7 @@ def test_prices_file_overrides_and_is_named(lake: Path, tmp_path: Path) -> None:
     after = finding["evidence"]["files_after_compaction"]
     expected = 300 * ((1200 - after) * 2 * 0.0043 / 1000 + (2 - 1) * 0.005 / 1000)
     assert finding["monthly_usd"] == pytest.approx(expected, abs=1e-4)
-    assert "--target-size 1048576" in finding["fix"]
+    assert "--target-size 1MB" in finding["fix"]
 
 
 def test_project_prices_and_default_path(tmp_path: Path) -> None:

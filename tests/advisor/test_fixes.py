@@ -98,7 +98,7 @@ def test_zorder_removes_the_clustering_finding(tmp_path: Path) -> None:
 
     before = only(report(root), "clustering_candidate", "events")
     assert before.evidence["files_read_per_filter"] > 10
-    assert before.fix == "duckpipe table zorder events --by user_id"
+    assert before.fix == "duckpipe table zorder events --column user_id"
     follow(root, before)
 
     after = report(root)

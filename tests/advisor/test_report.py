@@ -81,7 +81,7 @@ def test_terminal_report_has_summary_tables_findings_and_prices(report: Report) 
     assert f"4 tables, {399:,} files" in text
     for name in ("archive", "clicks", "raw", "warehouse/ns/events"):
         assert name in text
-    assert "duckpipe table optimize clicks --target-size 536870912" in text
+    assert "duckpipe table optimize clicks --target-size 512MB" in text
     assert "lifecycle_tiering" in text and "over_partitioning" in text
     assert "prices used (defaults: AWS S3 list prices, us-east-1; test)" in text
     assert "standard $0.023" in text

@@ -128,7 +128,7 @@ def test_models_without_partition_filter_and_clustering_candidates(tmp_path: Pat
     # 8 files per day partition, each spanning almost the whole id range
     assert isinstance(depth, float) and 7.5 < depth <= 8
     assert depth == round(facts.clustering["user_id"], 2)
-    assert cluster.fix == "duckpipe table zorder events --by user_id"
+    assert cluster.fix == "duckpipe table zorder events --column user_id"
     expected = 3 * (facts.clustering["user_id"] - 1) * facts.total_bytes / 16 / TB * 5.0
     assert cluster.monthly_usd == pytest.approx(expected)
 

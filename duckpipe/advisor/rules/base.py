@@ -23,7 +23,7 @@ class Context:
     prices: Prices
     now: float  # seconds since the epoch; rules never read the clock
     usage: ProjectUsage | None = None
-    table_options: tuple[str, ...] = ()  # appended to `duckpipe table` commands (e.g. --lake)
+    command: tuple[str, ...] = ("duckpipe",)  # how fixes invoke duckpipe, e.g. with -p DIR
 
     @property
     def th(self) -> Thresholds:
@@ -40,9 +40,18 @@ class Context:
         n = self.th.scans_per_month
         return n, f"{n} full reads of the table a month (thresholds.scans_per_month)"
 
+    def duckpipe(self, *args: str) -> str:
+        """A duckpipe command line to paste."""
+        return shlex.join([*self.command, *args])
+
+    def rebuild(self, facts: TableFacts) -> str:
+        """The command that rewrites ``facts`` from its model or source."""
+        return self.duckpipe("run", "-s", facts.name, "--full-refresh")
+
     def table_command(self, verb: str, facts: TableFacts, *args: str) -> str:
-        """The ``duckpipe table`` command that acts on ``facts``."""
-        return shlex.join(["duckpipe", "table", verb, facts.name, *args, *self.table_options])
+        """The ``duckpipe table`` command that acts on ``facts`` (run in the project whose lake
+        holds it: the name is the table's path in the lake)."""
+        return self.duckpipe("table", verb, facts.name, *args)
 
 
 LakeRule = Callable[[list[TableFacts], Context], Iterable[Finding]]

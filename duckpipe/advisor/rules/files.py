@@ -34,7 +34,7 @@ def small_files(facts: TableFacts, ctx: Context) -> Iterator[Finding]:
     fix = (
         duckdb_copy(facts, th.target_file_bytes)
         if facts.format == "parquet"
-        else ctx.table_command("optimize", facts, "--target-size", str(th.target_file_bytes))
+        else ctx.table_command("optimize", facts, "--target-size", target)
     )
     yield Finding(
         rule="small_files",
@@ -83,11 +83,8 @@ def oversized_files(facts: TableFacts, ctx: Context) -> Iterator[Finding]:
     big_bytes = sum(f.bytes for f in big)
     share = big_bytes / facts.total_bytes
     target = size_arg(th.max_file_bytes)
-    fix = (
-        duckdb_copy(facts, th.max_file_bytes)
-        if facts.format == "parquet"
-        else ctx.table_command("optimize", facts, "--target-size", str(th.max_file_bytes))
-    )
+    # compaction only merges small files; a rewrite through the writer splits big ones
+    fix = duckdb_copy(facts, th.max_file_bytes) if facts.format == "parquet" else ctx.rebuild(facts)
     yield Finding(
         rule="oversized_files",
         table=facts.name,
@@ -106,7 +103,12 @@ def oversized_files(facts: TableFacts, ctx: Context) -> Iterator[Finding]:
         detail=(
             "Storage cost does not change; a file is read by one task, so very large files "
             "limit parallelism and a failed read repeats the whole file. Rewrite them to "
-            f"files of at most {target}."
+            f"files of at most {target}"
+            + (
+                "."
+                if facts.format == "parquet"
+                else ": a full refresh rewrites the table in files of the writer's target size."
+            )
         ),
         assumptions=("no money effect is estimated: the cost is query time",),
     )

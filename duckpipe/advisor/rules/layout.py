@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from duckpipe.advisor.facts import TableFacts
-from duckpipe.advisor.findings import Finding, human_bytes
+from duckpipe.advisor.findings import Finding, human_bytes, size_arg
 from duckpipe.advisor.rules.base import Context, duckdb_copy, per_table, scan_usd
 
 
@@ -90,9 +90,13 @@ def clustering_candidate(facts: TableFacts, ctx: Context) -> Iterator[Finding]:
     monthly = scan_usd(ctx, (depth - 1) * avg_file, runs)
     columns = [c for c, _ in candidates][:2]
     if facts.format == "delta":
-        fix = ctx.table_command("zorder", facts, "--by", ",".join(columns))
+        fix = ctx.table_command("zorder", facts, *[a for c in columns for a in ("--column", c)])
     elif facts.format == "iceberg":
-        fix = ctx.table_command("optimize", facts, "--sort-by", ",".join(columns))
+        fix = f"give {facts.name} the sort order ({', '.join(columns)}), then " + (
+            ctx.table_command(
+                "optimize", facts, "--target-size", size_arg(ctx.th.target_file_bytes)
+            )
+        )
     else:
         fix = duckdb_copy(facts, ctx.th.target_file_bytes, order_by=", ".join(columns))
     yield Finding(

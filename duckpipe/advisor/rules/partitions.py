@@ -140,7 +140,7 @@ def _repartition_fix(facts: TableFacts, scheme: Scheme, ctx: Context) -> str:
     )
     return (
         f"{how}set partition_by: [{listed}] for {facts.name} in duckpipe.yml, then run "
-        f"duckpipe run -s {facts.name} --full-refresh"
+        f"{ctx.rebuild(facts)}"
     )
 
 
@@ -252,7 +252,7 @@ def under_partitioning(facts: TableFacts, ctx: Context) -> Iterator[Finding]:
         monthly_usd=monthly,
         fix=(
             f"set partition_by: [{', '.join([*facts.scheme.names, by])}] for {facts.name} in "
-            f"duckpipe.yml, then duckpipe run -s {facts.name} --full-refresh"
+            f"duckpipe.yml, then {ctx.rebuild(facts)}"
         ),
         detail=(
             "Without partitions, every filtered query reads the whole table. Partitions of "
@@ -298,7 +298,7 @@ def partition_skew(facts: TableFacts, ctx: Context) -> Iterator[Finding]:
         fix=(
             f"add a second partition field to {facts.name}, e.g. partition_by: "
             f"[{', '.join(facts.scheme.names)}, bucket({buckets}, <key column>)] in duckpipe.yml, "
-            f"then duckpipe run -s {facts.name} --full-refresh"
+            f"then {ctx.rebuild(facts)}"
         ),
         detail=(
             "Work split by partition waits for the largest one, and a filter on that value "
