@@ -123,7 +123,9 @@ def _land_once(ctx: RunContext, step: SourceStep, contract: Contract) -> Landed:
     dead = DeadLetters(name, ctx.run_id)
     metadata = MetadataColumns(name, ctx.run_id, datetime.now(UTC))
     transform = Transform(contract, dead, metadata)
-    spool = Spool(ctx.project.state_dir / "staging" / ctx.run_id / name)
+    staging = ctx.project.state_dir / "staging"
+    Spool.sweep(staging, keep=ctx.run_id)
+    spool = Spool(staging / ctx.run_id / name)
     extraction = source.extract(step.extract)
     if not extraction.reader.schema.names:  # nothing new to read (no new files)
         extraction.close()

@@ -105,11 +105,22 @@ def prefetched(reader: pa.RecordBatchReader, depth: int = 2) -> Iterator[pa.Reco
             yield item
     finally:
         stop.set()
-        thread.join(timeout=5)
+        # the reader may be inside one last batch; its source is closed only after that
+        thread.join(timeout=60)
 
 
 class Spool:
     """Staged batches in an Arrow IPC file; ``table()`` maps it back without copying."""
+
+    @staticmethod
+    def sweep(staging: Path, *, keep: str, older_than: float = 3600.0) -> None:
+        """Remove spools a crashed run left behind (other runs', untouched for an hour)."""
+        if not staging.is_dir():
+            return
+        cutoff = time.time() - older_than
+        for run_dir in staging.iterdir():
+            if run_dir.name != keep and run_dir.stat().st_mtime < cutoff:
+                shutil.rmtree(run_dir, ignore_errors=True)
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory

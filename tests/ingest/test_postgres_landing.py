@@ -13,7 +13,11 @@ import pyarrow as pa
 import pytest
 
 from duckpipe.console import Console, Progress
-from duckpipe.project import Project
+from duckpipe.errors import ConfigError
+from duckpipe.ingest.dlq import read_dead_letters
+from duckpipe.plan import RunOptions
+from duckpipe.project import Project, load_project
+from duckpipe.runner import make_plan, open_lake
 from tests.ingest.helpers import Pg, data_columns, landed, run, write_project
 
 pytestmark = pytest.mark.postgres
@@ -53,6 +57,11 @@ def test_incremental_run_reads_the_changed_rows_plus_the_lookback(pg, tmp_path):
     first = run(project)
     assert first.ok and first.step("orders").rows == ROWS
     assert_landed_equals_source(project, pg, table)
+    plan = make_plan(load_project(project.root), open_lake(project), RunOptions(dry_run=True))
+    assert plan.describe()[0].endswith(
+        "land orders -> raw_orders (updated_at > 2024-01-02 09:05:00+00:00 "
+        "(watermark 2024-01-02 09:20:00+00:00, lookback 15m))"
+    )
 
     # 1% of the rows change; their new timestamps are after the watermark
     pg.execute(
@@ -123,23 +132,25 @@ def test_a_run_killed_between_extract_and_commit_leaves_no_gap_and_no_duplicate(
 ):
     table = make_orders(pg, 500)
     extra = {"primary_key": "id", "lookback": "1h"} if keyed else {}
-    project = orders_project(tmp_path, pg, table, **extra)
+    contract = {"required_fields": ["customer"]}
+    project = orders_project(tmp_path, pg, table, contract=contract, **extra)
     assert run(project).ok
     pg.execute(
-        f"INSERT INTO {table} SELECT g, 'new', g, '2024-06-01'::timestamptz + g * interval '1s' "
-        "FROM generate_series(501, 600) g"
+        f"INSERT INTO {table} SELECT g, CASE WHEN g % 25 = 0 THEN NULL ELSE 'new' END, g, "
+        "'2024-06-01'::timestamptz + g * interval '1s' FROM generate_series(501, 600) g"
     )
     if keyed:
         pg.execute(f"UPDATE {table} SET amount = 0, updated_at = now() WHERE id % 50 = 0")
-    from duckpipe.runner import open_lake
-
     before = open_lake(project).version("raw_orders")
     run_and_kill_before_commit(project)
     assert open_lake(project).version("raw_orders") == before
     assert landed(project, "raw_orders").num_rows == 500
+    assert read_dead_letters(open_lake(project), "orders").num_rows == 4  # stored before the kill
     after = run(project)
     assert after.ok
+    pg.execute(f"DELETE FROM {table} WHERE customer IS NULL")  # those are in the DLQ, once
     assert_landed_equals_source(project, pg, table)
+    assert read_dead_letters(open_lake(project), "orders").num_rows == 4
 
 
 class StopServerMidRun(Console):
@@ -219,9 +230,6 @@ def test_bad_postgres_rows_go_to_the_dlq_and_the_rest_lands(pg, tmp_path):
     report = run(project)
     assert report.ok
     assert landed(project, "raw_orders").num_rows == 48
-    from duckpipe.ingest.dlq import read_dead_letters
-    from duckpipe.runner import open_lake
-
     letters = read_dead_letters(open_lake(project), "orders")
     assert sorted(letters.column("reason").to_pylist()) == ["required field 'customer' is null"] * 2
     pg.execute(
@@ -237,3 +245,11 @@ def test_bad_postgres_rows_go_to_the_dlq_and_the_rest_lands(pg, tmp_path):
     assert (
         "new column 'channel' is not in the frozen schema" in letters.column("reason").to_pylist()
     )
+
+
+def test_lookback_without_a_primary_key_is_refused(pg, tmp_path):
+    project = orders_project(tmp_path, pg, make_orders(pg, 5), lookback="1h")
+    with pytest.raises(ConfigError) as err:
+        run(project)
+    assert err.value.where == "sources.orders.lookback"
+    assert "primary_key" in str(err.value)
