@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from duckpipe.errors import ConfigError, ContractError
 from duckpipe.ingest.contracts import Contract
+from duckpipe.ingest.dedupe import duplicate_keys, latest_per_key
 from duckpipe.ingest.dlq import DeadLetters, dlq_table, write_dead_letters
 from duckpipe.ingest.metadata import MetadataColumns, without_metadata
 from duckpipe.ingest.retry import call_with_retry
@@ -139,7 +140,8 @@ def _land_once(ctx: RunContext, step: SourceStep, contract: Contract) -> Landed:
         write_dead_letters(ctx.lake, dlq_table(name), dead.table())
         if dead.rows:
             ctx.console.warn(f"source {name}: {dead.summary()} -> {dlq_table(name)}")
-        staged = spool.table()
+        staged = unique_on_key(ctx, name, spool.table(), cfg)
+        rows = staged.num_rows
         verdict = audit_staged(ctx, step.table, staged)
         if verdict is not None and not verdict.passed:
             return Landed(rows, dead.rows, None, blocked=verdict)
@@ -162,6 +164,19 @@ def _land_once(ctx: RunContext, step: SourceStep, contract: Contract) -> Landed:
     if dead.rows:
         detail += f", {dead.rows:,} rejected -> {dlq_table(name)}"
     return Landed(rows, dead.rows, commit, detail=detail)
+
+
+def unique_on_key(ctx: RunContext, name: str, rows: pa.Table, cfg: SourceConfig) -> pa.Table:
+    """``rows`` with one row per primary key (the latest), when the source has a key."""
+    keys = list(cfg.primary_key)
+    repeated = duplicate_keys(rows, keys)
+    if not repeated:
+        return rows
+    ctx.console.warn(
+        f"source {name}: {repeated:,} key value(s) of ({', '.join(keys)}) occur more than "
+        "once; keeping the latest row of each"
+    )
+    return latest_per_key(rows, keys, cfg.watermark_column)
 
 
 def audit_staged(ctx: RunContext, table: str, staged: pa.Table) -> Any:

@@ -20,7 +20,7 @@ from duckpipe.errors import ConfigError, did_you_mean
 from duckpipe.ingest.contracts import COLUMN, REASON, Contract
 from duckpipe.ingest.dlq import dlq_table, read_dead_letters
 from duckpipe.ingest.lake_types import LakeTypes
-from duckpipe.ingest.land import audit_staged, commit_rows
+from duckpipe.ingest.land import audit_staged, commit_rows, unique_on_key
 from duckpipe.ingest.metadata import MetadataColumns, without_metadata
 from duckpipe.plan import landed_table
 from duckpipe.sinks.base import Position
@@ -84,7 +84,7 @@ def replay(ctx: RunContext, source: str) -> ReplayResult:
     good = LakeTypes(verdict.good.schema)(verdict.good)
     good = MetadataColumns(source, ctx.run_id, datetime.now(UTC))(good)
     good_ids = letters.column("dlq_id").filter(pc.invert(failed)).to_pylist()
-    landed = pa_table(good)
+    landed = unique_on_key(ctx, source, pa_table(good), cfg)
     if landed.num_rows:
         verdict_audit = audit_staged(ctx, table, landed)
         if verdict_audit is not None and not verdict_audit.passed:

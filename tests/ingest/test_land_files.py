@@ -59,8 +59,9 @@ def test_new_files_are_the_increment_and_merge_on_the_primary_key(tmp_path):
     assert third.step("orders").rows == 0
     assert third.step("orders").version is None  # nothing new: no commit
     refreshed = run(project, full_refresh=True)
-    assert refreshed.step("orders").rows == 4  # both files again, overwriting
-    assert landed(project, "raw_orders").num_rows == 4
+    assert refreshed.step("orders").rows == 3  # both files again, one row per key
+    rows = data_columns(landed(project, "raw_orders")).sort_by("id").to_pylist()
+    assert rows == [{"id": 1, "amount": 10}, {"id": 2, "amount": 25}, {"id": 3, "amount": 30}]
 
 
 def _options():
@@ -179,3 +180,18 @@ def test_failing_check_blocks_the_landing_and_keeps_the_old_version(tmp_path):
     # the position did not move either: once fixed, the same file lands
     write_csv(tmp_path / "in" / "b.csv", "id,amount\n3,5")
     assert run(project).step("orders").rows == 1
+
+
+def test_a_key_repeated_in_one_landing_keeps_the_latest_row(tmp_path):
+    write_csv(
+        tmp_path / "in" / "a.csv", "id,amount,at\n1,10,2024-01-01\n1,11,2024-01-03\n2,20,2024-01-01"
+    )
+    sources = {"o": {"uri": "in/*.csv", "primary_key": "id", "watermark_column": "at"}}
+    project = write_project(tmp_path, sources)
+    assert run(project).ok
+    write_csv(
+        tmp_path / "in" / "b.csv", "id,amount,at\n2,22,2024-01-05\n2,21,2024-01-04\n3,30,2024-01-01"
+    )
+    assert run(project).ok
+    rows = data_columns(landed(project, "raw_o")).sort_by("id")
+    assert rows.column("amount").to_pylist() == [11, 22, 30]
