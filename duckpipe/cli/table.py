@@ -73,7 +73,7 @@ def history(ctx: click.Context, name: str, limit: int, fmt: str) -> None:
 def show(ctx: click.Context, name: str, fmt: str) -> None:
     """Schema, partitioning, files and rows of NAME."""
     info = _lake(ctx).describe(name)
-    payload = {
+    payload: dict[str, Any] = {
         "name": info.name,
         "format": info.format,
         "location": info.location,

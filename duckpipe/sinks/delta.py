@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from duckpipe.errors import CommitConflict, SinkError, did_you_mean
 from duckpipe.sinks.base import (
@@ -216,7 +216,7 @@ class DeltaSink:
             with _commit_errors(table, position, moved):
                 return self._merge(dt, table, prepared, merge, props)
         rows = sort_table(prepared.data, parse_sorts(_sort_by(dt)))
-        delta_schema_mode = (
+        delta_schema_mode: Literal["merge", "overwrite"] | None = (
             "overwrite" if prepared.replace_schema else ("merge" if prepared.new_fields else None)
         )
         self._before_commit()
@@ -224,7 +224,7 @@ class DeltaSink:
             write_deltalake(  # type: ignore[call-overload, misc]
                 dt,
                 rows,
-                mode=mode,
+                mode=mode,  # type: ignore[arg-type]
                 predicate=predicate,
                 schema_mode=delta_schema_mode,
                 partition_by=dt.metadata().partition_columns or None,
@@ -491,11 +491,11 @@ class _commit_errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         from deltalake.exceptions import CommitFailedError, DeltaError, SchemaMismatchError
 
         if exc is None or isinstance(exc, SinkError):
-            return False
+            return None
         message = str(exc).strip()
         if isinstance(exc, CommitFailedError) or "already exists" in message:
             fenced = "Concurrent transaction" in message or bool(self.moved and self.moved())
@@ -513,7 +513,7 @@ class _commit_errors:
                 where=self.table,
                 hint=_hint_for(message),
             ) from None
-        return False
+        return None
 
 
 def _hint_for(message: str) -> str | None:

@@ -52,7 +52,7 @@ class AssertWriterSeq(ValidatableTableRequirement):
     key: str
     expected: int
 
-    def validate(self, base_metadata: TableMetadata | None) -> None:
+    def validate(self, base_metadata: TableMetadata | None) -> None:  # type: ignore[override]
         raw = base_metadata.properties.get(self.key) if base_metadata else None
         seq = StoredPosition.from_json("", raw).seq if raw else 0
         if seq != self.expected:
@@ -266,7 +266,7 @@ class IcebergSink:
         raw = tbl.properties.get(key)
         seq = StoredPosition.from_json(position.writer_id, raw).seq if raw else 0
         stored = StoredPosition(position.writer_id, seq + 1, dict(position.value))
-        txn._stage((), (AssertWriterSeq(key=key, expected=seq),))
+        txn._stage((), (AssertWriterSeq(key=key, expected=seq),))  # type: ignore[arg-type]
         txn.set_properties({key: stored.to_json()})
         return {key: stored.to_json()}
 
@@ -299,7 +299,7 @@ class IcebergSink:
                 return snap
         if version == 0:
             return None
-        kept = sorted(s.sequence_number for s in tbl.snapshots())
+        kept = sorted(s.sequence_number or 0 for s in tbl.snapshots())
         raise SinkError(
             f"table '{table}' has no version {version}",
             where=table,
@@ -335,7 +335,7 @@ class IcebergSink:
 
         tbl = self._load(table)
         out = []
-        for snap in sorted(tbl.snapshots(), key=lambda s: -s.sequence_number)[:limit]:
+        for snap in sorted(tbl.snapshots(), key=lambda s: -(s.sequence_number or 0))[:limit]:
             summary = snap.summary.additional_properties if snap.summary else {}
             positions = {
                 k[len(PROPERTY_PREFIX) :]: StoredPosition.from_json(k, v).value
@@ -450,7 +450,7 @@ def _sorted(tbl: Table, rows: pa.Table) -> pa.Table:
     from duckpipe.sinks.partitioning import parse_sorts, sort_table
 
     _, sorts = layout_strings(tbl.schema(), tbl.spec(), tbl.sort_order())
-    return sort_table(rows, parse_sorts(sorts))  # type: ignore[return-value]
+    return sort_table(rows, parse_sorts(sorts))
 
 
 def _total_records(tbl: Table) -> int:
@@ -474,11 +474,11 @@ class _commit_errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         from pyiceberg.exceptions import CommitFailedException
 
         if exc is None or isinstance(exc, SinkError):
-            return False
+            return None
         if isinstance(exc, PositionFenced) and self.position is not None:
             raise stale_writer(self.table, self.position.writer_id) from None
         locked = "database is locked" in str(exc)
@@ -488,4 +488,4 @@ class _commit_errors:
                 where=self.table,
                 hint="the write is retried from the new table state",
             ) from None
-        return False
+        return None

@@ -166,10 +166,10 @@ def _prefilter(tbl: Table, source: pa.Table, spec: MergeSpec) -> BooleanExpressi
             continue
         unique = pc.unique(column)
         if key in identity and len(unique) <= IN_LIST_LIMIT:
-            expr = And(expr, In(key, set(unique.to_pylist())))
+            expr = And(expr, In(key, set(unique.to_pylist())))  # type: ignore[call-arg, misc]
         elif key == spec.keys[0]:
             bounds = pc.min_max(column)
             low, high = bounds["min"].as_py(), bounds["max"].as_py()
             if isinstance(low, int | str):
-                expr = And(expr, And(GreaterThanOrEqual(key, low), LessThanOrEqual(key, high)))
+                expr = And(expr, And(GreaterThanOrEqual(key, low), LessThanOrEqual(key, high)))  # type: ignore[call-arg, misc]
     return expr

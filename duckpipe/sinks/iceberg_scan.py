@@ -109,7 +109,7 @@ def _bound(schema: Schema, field_id: int, raw: bytes, typ: pa.DataType) -> pa.Sc
         or pa.types.is_string(typ)
     ):
         return None
-    value = from_bytes(schema.find_field(field_id).field_type, raw)
+    value = from_bytes(schema.find_field(field_id).field_type, raw)  # type: ignore[arg-type]
     return _scalar(value, typ)
 
 

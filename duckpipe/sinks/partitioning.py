@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from duckpipe.errors import SinkError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 TRANSFORMS = ("identity", "year", "month", "day", "hour", "bucket", "truncate")
 _CALL = re.compile(r"^\s*(?P<fn>\w+)\s*\(\s*(?:(?P<param>\d+)\s*,\s*)?(?P<col>[\w.]+)\s*\)\s*$")
@@ -130,10 +134,16 @@ def check_columns(
             )
 
 
-def sort_table(data: object, sorts: list[SortTerm]) -> object:
-    """``data`` (a pyarrow Table) sorted by ``sorts``; unchanged when there are none."""
+def sort_table(data: pa.Table, sorts: list[SortTerm]) -> pa.Table:
+    """``data`` sorted by ``sorts``; unchanged when there are none (nulls last unless asked)."""
     if not sorts:
         return data
-    keys = [(s.column, "descending" if s.descending else "ascending") for s in sorts]
-    placement = "at_start" if sorts[0].nulls_first else "at_end"
-    return data.sort_by(keys, null_placement=placement)  # type: ignore[attr-defined]
+    keys = [
+        (
+            s.column,
+            "descending" if s.descending else "ascending",
+            "at_start" if s.nulls_first else "at_end",
+        )
+        for s in sorts
+    ]
+    return data.sort_by(keys)

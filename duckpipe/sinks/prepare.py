@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from duckpipe.errors import CommitConflict, SinkError
 
@@ -85,7 +85,7 @@ def prepare(
         )
     if partial:
         current = pa.schema([f for f in current if f.name in data.column_names])
-    evolution = "strict" if schema_mode == "strict" else "evolve"
+    evolution: Literal["strict", "evolve"] = "strict" if schema_mode == "strict" else "evolve"
     conformed, new_fields = conform(data, current, table=table, evolution=evolution)
     return Prepared(conformed, new_fields)
 

@@ -8,6 +8,7 @@ pyarrow each expect.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -161,7 +162,5 @@ def find_dirs_with(uri: str, storage: StorageConfig, marker: str) -> list[str]:
 def delete_tree(uri: str, storage: StorageConfig) -> None:
     """Delete everything under ``uri`` (a table's folder)."""
     fs, path = filesystem(uri, storage)
-    try:
+    with contextlib.suppress(FileNotFoundError):
         fs.delete_dir(path)
-    except FileNotFoundError:
-        pass

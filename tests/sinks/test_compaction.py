@@ -17,7 +17,6 @@ TARGET = 1_000_000
 
 def small_file_table(fmt: str, root: Path) -> Sink:
     """A table of ROWS rows in two partitions, written as thousands of small files."""
-    from deltalake import write_deltalake  # noqa: F401
 
     n = ROWS[fmt]
     ids = np.arange(n)
@@ -31,7 +30,7 @@ def small_file_table(fmt: str, root: Path) -> Sink:
     )
     sink = open_sink(str(root / "lake"), format=fmt, state_dir=root / "state")
     if fmt == "delta":
-        from deltalake import WriterProperties
+        from deltalake import WriterProperties, write_deltalake
 
         props = WriterProperties(max_row_group_size=100, write_batch_size=100)
         write_deltalake(  # type: ignore[call-overload]
