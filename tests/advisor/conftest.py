@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from duckpipe.advisor import Finding, Prices, Report, load_prices
+from duckpipe.advisor.facts import TableFacts
 
 
 @pytest.fixture
@@ -27,6 +28,11 @@ def only(report: Report, rule: str, table: str | None = None) -> Finding:
         f"expected one {rule}, got {[(f.rule, f.table) for f in report.findings]}"
     )
     return found[0]
+
+
+def totals(facts: TableFacts) -> tuple[str, int, int, int | None]:
+    """Format, files, bytes and rows of a table, to compare with what a generator wrote."""
+    return (facts.format, facts.file_count, facts.total_bytes, facts.total_rows)
 
 
 def rules_of(report: Report) -> list[tuple[str, str | None]]:

@@ -12,7 +12,7 @@ from deltalake import write_deltalake
 
 from duckpipe.advisor import analyze_lake
 from duckpipe.advisor.prices import GiB
-from tests.advisor.conftest import only, rules_of
+from tests.advisor.conftest import only, rules_of, totals
 from tests.advisor.lakes import (
     DAY_MS,
     age_files,
@@ -44,14 +44,8 @@ def test_delta_with_thousands_of_tiny_files(tmp_path: Path) -> None:
     assert f.evidence["get_requests_saved_per_month"] == 30 * 1999 * 2
     assert f.monthly_usd == pytest.approx(30 * (1999 * 2 * GET + (2 - 1) * LIST))
     assert f.fix == "duckpipe table optimize clicks --target-size 512MB"
-    table = report.tables[0]
-    assert (table.format, table.file_count, table.total_bytes, table.total_rows) == (
-        "delta",
-        2000,
-        written.bytes,
-        written.rows,
-    )
-    assert table.versions == 5  # create + 4 batches of 500
+    assert totals(report.tables[0]) == ("delta", 2000, written.bytes, written.rows)
+    assert report.tables[0].versions == 5  # create + 4 batches of 500
 
 
 def test_iceberg_partitioned_by_hour_with_a_few_kb_per_partition(tmp_path: Path, prices) -> None:
@@ -228,14 +222,8 @@ def test_hive_partitioned_parquet_folder(tmp_path: Path) -> None:
     report = analyze_lake(str(tmp_path / "raw"))
 
     assert rules_of(report) == [("over_partitioning", "events"), ("small_files", "events")]
-    facts = report.tables[0]
-    assert (facts.format, facts.file_count, facts.total_bytes, facts.total_rows) == (
-        "parquet",
-        300,
-        written.bytes,
-        written.rows,
-    )
-    assert facts.scheme.describe() == "day"
+    assert totals(report.tables[0]) == ("parquet", 300, written.bytes, written.rows)
+    assert report.tables[0].scheme.describe() == "day"
     small = only(report, "small_files")
     assert small.severity == "medium"
     assert small.evidence["files"] == 300

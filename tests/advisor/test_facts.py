@@ -12,6 +12,7 @@ from deltalake import write_deltalake
 from duckpipe.advisor import analyze_lake, load_prices
 from duckpipe.advisor.discover import discover
 from duckpipe.advisor.storage import open_location
+from tests.advisor.conftest import totals
 from tests.advisor.lakes import (
     DAY_MS,
     delta_many_files,
@@ -58,10 +59,9 @@ def test_delta_facts_come_from_the_log(tmp_path: Path) -> None:
         str(tmp_path / "t"), 12, rows_per_file=7, partitions=["a", "b", "c"], modified_ms=stamp
     )
     facts = analyze_lake(str(tmp_path / "t")).tables[0]
-    assert facts.format == "delta"
     assert facts.scheme.describe() == "part"
     assert facts.columns == ("id", "value", "note", "part")
-    assert (facts.file_count, facts.total_bytes, facts.total_rows) == (12, written.bytes, 84)
+    assert totals(facts) == ("delta", 12, written.bytes, 84)
     assert {p.key: p.bytes for p in facts.partitions()} == written.partitions
     assert {f.modified for f in facts.files} == {stamp / 1000}
     assert facts.age_source == "delta add.modificationTime"
@@ -75,7 +75,7 @@ def test_iceberg_facts_come_from_the_manifests(tmp_path: Path) -> None:
     facts = analyze_lake(str(tmp_path / "wh" / "ns" / "events")).tables[0]
     assert facts.scheme.describe() == "hour(ts)"
     assert facts.scheme.source_columns == ("ts",)
-    assert (facts.file_count, facts.total_bytes, facts.total_rows) == (5, written.bytes, 20)
+    assert totals(facts) == ("iceberg", 5, written.bytes, 20)
     assert {p.key for p in facts.partitions()} == {f"ts_hour=2024-01-01-{h:02d}" for h in range(5)}
     committed = table.current_snapshot().timestamp_ms / 1000
     assert {f.modified for f in facts.files} == {committed}

@@ -12,7 +12,7 @@ import pytest
 from deltalake import write_deltalake
 
 from duckpipe.advisor import analyze_lake, load_prices
-from tests.advisor.conftest import only
+from tests.advisor.conftest import only, totals
 from tests.advisor.lakes import (
     delta_many_files,
     iceberg_catalog,
@@ -59,16 +59,9 @@ def test_a_lake_on_s3(s3_service, s3_bucket: str, tmp_path: Path) -> None:
         "raw": "parquet",
         "wh/ns/events": "iceberg",
     }
-    assert (tables["clicks"].file_count, tables["clicks"].total_bytes) == (120, clicks.bytes)
-    assert (tables["wh/ns/events"].file_count, tables["wh/ns/events"].total_bytes) == (
-        12,
-        events.bytes,
-    )
-    assert (tables["raw"].file_count, tables["raw"].total_bytes, tables["raw"].total_rows) == (
-        3,
-        raw_bytes,
-        30,
-    )
+    assert totals(tables["clicks"]) == ("delta", 120, clicks.bytes, clicks.rows)
+    assert totals(tables["wh/ns/events"]) == ("iceberg", 12, events.bytes, events.rows)
+    assert totals(tables["raw"]) == ("parquet", 3, raw_bytes, 30)
     small = only(report, "small_files", "clicks")
     assert small.evidence["files"] == 120 and small.evidence["small_bytes"] == clicks.bytes
     bloat = only(report, "version_bloat", "orders")
