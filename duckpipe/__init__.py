@@ -32,6 +32,7 @@ _API: dict[str, str] = {
     "IcebergTableManager": "duckpipe.sinks.managers",
     "BatchDataIngester": "duckpipe.ingest.api",
     "DataQualityFramework": "duckpipe.quality.framework",
+    "analyze_lake": "duckpipe.advisor",
 }
 
 

@@ -77,7 +77,7 @@ def load_table(location: LakeLocation, metadata_location: str) -> Table:
 
     try:
         return StaticTable.from_metadata(metadata_location, location.iceberg_properties())
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # pyiceberg raises I/O, JSON and its own validation errors
         raise SinkError(
             f"cannot read Iceberg metadata: {exc}",
             where=metadata_location,

@@ -107,3 +107,50 @@ def test_an_unreadable_table_is_skipped_with_a_warning(tmp_path: Path) -> None:
     assert len(report.warnings) == 1
     assert report.warnings[0].startswith("table broken skipped: ")
     assert str(tmp_path / "lake" / "broken") in report.warnings[0]
+
+
+def test_the_project_catalog_names_the_current_iceberg_metadata(tmp_path: Path) -> None:
+    from duckpipe.project import load_project
+    from duckpipe.sinks import open_sink
+
+    (tmp_path / "duckpipe.yml").write_text("name: ice\nlake: ./lake\nformat: iceberg\n")
+    lake = open_sink(str(tmp_path / "lake"), format="iceberg", state_dir=tmp_path / ".duckpipe")
+    lake.write("orders", pa.table({"id": pa.array([1, 2, 3], pa.int64())}))
+    # a newer metadata file a failed commit left behind: only the catalog knows it is not current
+    (tmp_path / "lake" / "orders" / "metadata" / "99999-stray.metadata.json").write_text("{")
+
+    without = analyze_lake(str(tmp_path / "lake"))
+    assert without.tables == [] and "table orders skipped" in without.warnings[0]
+
+    report = analyze_lake(str(tmp_path / "lake"), project=load_project(tmp_path))
+    assert [(t.name, t.format, t.total_rows) for t in report.tables] == [("orders", "iceberg", 3)]
+    assert report.warnings == ()
+
+
+def test_progress_is_reported_per_table(tmp_path: Path) -> None:
+    from collections.abc import Iterator
+    from contextlib import contextmanager
+
+    from duckpipe.console import Console, Progress
+
+    class Recorder(Console):
+        def __init__(self) -> None:
+            self.bars: list[tuple[str, int | None, list[str]]] = []
+
+        @contextmanager
+        def progress(self, description: str, total: int | None = None) -> Iterator[Progress]:
+            steps: list[str] = []
+            self.bars.append((description, total, steps))
+
+            class Step(Progress):
+                def advance(self, n: int = 1, **fields: object) -> None:
+                    steps.append(str(fields.get("rate", "")))
+
+            yield Step()
+
+    for name in ("a", "b", "c"):
+        write_deltalake(str(tmp_path / name), pa.table({"id": [1]}))
+    console = Recorder()
+    analyze_lake(str(tmp_path), console=console)
+    assert console.bars[0][0] == f"listing {tmp_path}"
+    assert console.bars[1] == ("reading table metadata", 3, ["a", "b", "c"])
