@@ -10,6 +10,10 @@ travel in the field metadata (``POSTGRESQL:typmod``), so ``numeric(p,s)`` become
 ``decimal128(p,s)`` and DuckDB sees a DECIMAL. An unconstrained ``numeric`` becomes
 ``decimal128(38, 9)`` (``options.numeric_scale`` changes the scale); a value that does
 not fit is an error naming the column, never silently rounded.
+
+Formatting numerics as text is the slowest part of a read, so a ``numeric(p,s)`` with
+``p <= 18`` is selected as the integer ``value * 10^s`` (exact: it fits a bigint) and
+its bits are laid out as a decimal128 directly (``scaled_numerics``, ``decimal_from_scaled``).
 """
 
 from __future__ import annotations
@@ -52,6 +56,39 @@ def _is_opaque(t: pa.DataType) -> bool:
     return getattr(t, "extension_name", None) == "arrow.opaque"
 
 
+def scaled_numerics(described: pa.Schema) -> dict[str, int]:
+    """Columns read as ``value * 10^scale`` bigints: ``numeric(p,s)`` with ``p <= 18`` -> scale."""
+    scaled = {}
+    for field in described:
+        if _is_opaque(field.type) and _pg_type(field) == "numeric":
+            t = numeric_type(field)
+            if t.precision <= 18:
+                scaled[field.name] = t.scale
+    return scaled
+
+
+def decimal_from_scaled(ints: pa.Array, target: pa.DataType) -> pa.Array:
+    """Bigints holding ``value * 10^scale`` as ``decimal128(p, scale)``: same numbers, no parsing.
+
+    A decimal128 is a 16-byte two's complement integer; the high half is the sign extension.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    total = ints.offset + len(ints)
+    low = np.frombuffer(ints.buffers()[1], dtype=np.int64, count=total)
+    wide = np.empty((total, 2), dtype=np.int64)
+    wide[:, 0] = low
+    wide[:, 1] = low >> 63
+    return pa.Array.from_buffers(
+        target,
+        len(ints),
+        [ints.buffers()[0], pa.py_buffer(wide)],
+        null_count=ints.null_count,
+        offset=ints.offset,
+    )
+
+
 def target_type(field: pa.Field, default_scale: int) -> pa.DataType:
     """The Arrow type duckpipe gives the column ``field`` of a PostgreSQL result."""
     import pyarrow as pa
@@ -77,17 +114,20 @@ def target_schema(described: pa.Schema, default_scale: int = DEFAULT_NUMERIC_SCA
     )
 
 
-def needs_conversion(described: pa.Schema, target: pa.Schema) -> bool:
-    return any(f.type != t.type for f, t in zip(described, target, strict=True))
-
-
-def convert_batch(batch: pa.RecordBatch, target: pa.Schema, *, where: str) -> pa.RecordBatch:
+def convert_batch(
+    batch: pa.RecordBatch, target: pa.Schema, *, where: str, scaled: frozenset[str] = frozenset()
+) -> pa.RecordBatch:
     """``batch`` with numeric and other opaque columns cast to ``target`` (vectorised)."""
     import pyarrow as pa
 
     columns = []
     for array, field in zip(batch.columns, target, strict=True):
-        columns.append(array if array.type == field.type else _convert(array, field, where))
+        if array.type == field.type:
+            columns.append(array)
+        elif field.name in scaled:
+            columns.append(decimal_from_scaled(array, field.type))
+        else:
+            columns.append(_convert(array, field, where))
     return pa.RecordBatch.from_arrays(columns, schema=target)
 
 

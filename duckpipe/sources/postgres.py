@@ -25,7 +25,7 @@ from duckpipe.sources.base import Extraction, ExtractRange
 from duckpipe.sources.pg_types import (
     DEFAULT_NUMERIC_SCALE,
     convert_batch,
-    needs_conversion,
+    scaled_numerics,
     target_schema,
 )
 
@@ -138,24 +138,19 @@ class PostgresSource:
             hint = self.cfg.options.get("batch_size_hint_bytes")
             if hint:
                 cursor.adbc_statement.set_options(**{BATCH_HINT_OPTION: str(int(hint))})
-            sql = self._select(cursor, extract_range.details.get("bound"))
+            described = self._describe(cursor)
+            scaled = scaled_numerics(described) if _unique(described.names) else {}
+            sql = self._select(cursor, described, scaled, extract_range.details.get("bound"))
             cursor.execute(sql)
             reader = cursor.fetch_record_batch()
         except Exception as exc:
             conn.close()
             raise source_error(exc, where=self.where) from exc
-        target = target_schema(reader.schema, self.numeric_scale)
-        convert = needs_conversion(reader.schema, target)
+        target = target_schema(described, self.numeric_scale)
+        convert = any(f.type != t.type for f, t in zip(reader.schema, target, strict=True))
         column = self.cfg.watermark_column
-        if column and column not in target.names:
-            conn.close()
-            raise SourceError(
-                f"watermark column '{column}' is not in the result",
-                where=f"{self.where}.watermark_column",
-                hint=did_you_mean(column, target.names) or f"columns: {', '.join(target.names)}",
-            )
         tracker = MaxTracker(column) if column else None
-        if tracker is not None:
+        if tracker is not None and column:
             tracker.kind = kind_of(target.field(column).type)
 
         def batches() -> Any:
@@ -168,7 +163,9 @@ class PostgresSource:
                     except Exception as exc:
                         raise source_error(exc, where=self.where) from exc
                     if convert:
-                        batch = convert_batch(batch, target, where=self.where)
+                        batch = convert_batch(
+                            batch, target, where=self.where, scaled=frozenset(scaled)
+                        )
                     if tracker is not None:
                         tracker.update(batch)
                     yield batch
@@ -190,27 +187,49 @@ class PostgresSource:
             close=lambda: _close(reader, cursor, conn),
         )
 
-    def _select(self, cursor: Any, bound: str | None) -> str:
-        """The statement to run; with a bound, the watermark filter reading ``$1``."""
-        base = f"SELECT * FROM ({self.relation_sql()}) AS _duckpipe_src"
+    def _describe(self, cursor: Any) -> pa.Schema:
+        """The result's columns and PostgreSQL types, without running the query."""
+        described: pa.Schema = cursor.adbc_execute_schema(
+            f"SELECT * FROM ({self.relation_sql()}) AS _duckpipe_src"
+        )
         column = self.cfg.watermark_column
-        if not column or bound is None:
-            return base
-        described = cursor.adbc_execute_schema(base)
-        if column not in described.names:
+        if column and column not in described.names:
             raise SourceError(
                 f"watermark column '{column}' is not in the result",
                 where=f"{self.where}.watermark_column",
                 hint=did_you_mean(column, described.names)
                 or f"columns: {', '.join(described.names)}",
             )
+        return described
+
+    def _select(
+        self, cursor: Any, described: pa.Schema, scaled: dict[str, int], bound: str | None
+    ) -> str:
+        """The statement to run: small numerics as scaled bigints, and with a bound, the
+        watermark filter reading the bound parameter."""
+        columns = "*"
+        if scaled:
+            columns = ", ".join(
+                f"({quote_ident(n)} * 1{'0' * scaled[n]})::int8 AS {quote_ident(n)}"
+                if n in scaled
+                else quote_ident(n)
+                for n in described.names
+            )
+        sql = f"SELECT {columns} FROM ({self.relation_sql()}) AS _duckpipe_src"
+        column = self.cfg.watermark_column
+        if not column or bound is None:
+            return sql
         pg_type = _pg_type_name(described.field(column))
         cursor.execute("SELECT set_config($1, $2, true)", parameters=(SETTING, bound))
         cursor.fetchall()
         return (
-            f"{base} WHERE {quote_ident(column)} > "
+            f"{sql} WHERE {quote_ident(column)} > "
             f"(SELECT CAST(current_setting('{SETTING}') AS {pg_type}))"
         )
+
+
+def _unique(names: list[str]) -> bool:
+    return len(set(names)) == len(names)
 
 
 def _pg_type_name(field: pa.Field) -> str:

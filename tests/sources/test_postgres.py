@@ -216,3 +216,49 @@ def test_driver_errors_are_classified(error, transient):
     converted = source_error(error, where="sources.s")
     assert isinstance(converted, TransientSourceError) is transient
     assert str(error) in str(converted)
+
+
+def test_numerics_up_to_18_digits_keep_every_digit_and_sign(pg):
+    name = pg.name("edge")
+    pg.execute(
+        f"CREATE TABLE {name} (a numeric(18,4), b numeric(18,0), c numeric(3,3), d numeric(19,2))",
+        f"""INSERT INTO {name} VALUES
+            (99999999999999.9999, 999999999999999999, 0.999, 99999999999999999.99),
+            (-99999999999999.9999, -999999999999999999, -0.001, -0.01),
+            (0, 0, 0, 0), (NULL, NULL, NULL, NULL)""",
+    )
+    table = read_all(pg.uri, table=name)
+    assert [f.type for f in table.schema] == [
+        pa.decimal128(18, 4),
+        pa.decimal128(18, 0),
+        pa.decimal128(3, 3),
+        pa.decimal128(19, 2),
+    ]
+    assert table.to_pylist() == [
+        {
+            "a": Decimal("99999999999999.9999"),
+            "b": Decimal("999999999999999999"),
+            "c": Decimal("0.999"),
+            "d": Decimal("99999999999999999.99"),
+        },
+        {
+            "a": Decimal("-99999999999999.9999"),
+            "b": Decimal("-999999999999999999"),
+            "c": Decimal("-0.001"),
+            "d": Decimal("-0.01"),
+        },
+        {"a": Decimal("0.0000"), "b": Decimal("0"), "c": Decimal("0.000"), "d": Decimal("0.00")},
+        {"a": None, "b": None, "c": None, "d": None},
+    ]
+
+
+def test_a_query_with_repeated_column_names_still_reads(pg):
+    name = pg.name("dup")
+    pg.execute(
+        f"CREATE TABLE {name} (id int, price numeric(8,2))", f"INSERT INTO {name} VALUES (1, 2.5)"
+    )
+    table = read_all(
+        pg.uri, query=f"SELECT a.price, b.price FROM {name} a JOIN {name} b USING (id)"
+    )
+    assert table.column_names == ["price", "price"]
+    assert [c[0].as_py() for c in table.columns] == [Decimal("2.50"), Decimal("2.50")]
