@@ -4,14 +4,10 @@ re-ingest them after a fix."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 import click
 
 from duckpipe.cli._common import console_for, format_option, project_from
-
-if TYPE_CHECKING:
-    from duckpipe.project import Project
 
 
 @click.group("dlq")
@@ -54,10 +50,11 @@ def list_command(ctx: click.Context, fmt: str) -> None:
 def show_command(ctx: click.Context, source: str, limit: int, fmt: str) -> None:
     """The dead letters of SOURCE: reason, column, run, time and raw values."""
     from duckpipe.ingest.dlq import read_dead_letters
+    from duckpipe.ingest.replay import source_config
     from duckpipe.runner import open_lake
 
     project = project_from(ctx)
-    _known_source(project, source)
+    source_config(project, source)
     letters = read_dead_letters(open_lake(project), source)
     shown = letters.slice(0, limit).to_pylist()
     rows = [
@@ -83,12 +80,12 @@ def show_command(ctx: click.Context, source: str, limit: int, fmt: str) -> None:
 def replay_command(ctx: click.Context, source: str, fmt: str) -> None:
     """Land the dead letters of SOURCE that pass its contract now (after a fix)."""
     from duckpipe.engine import Engine
-    from duckpipe.ingest.replay import replay
+    from duckpipe.ingest.replay import replay, source_config
     from duckpipe.plan import RunOptions
     from duckpipe.runner import RunContext, new_run_id, open_lake
 
     project = project_from(ctx)
-    _known_source(project, source)
+    source_config(project, source)
     console = console_for(fmt)
     lake = open_lake(project)
     engine = Engine()
@@ -119,15 +116,3 @@ def replay_command(ctx: click.Context, source: str, fmt: str) -> None:
             console.info(f"  {n:,} x {reason}")
     if result.blocked is not None:
         raise click.ClickException(f"replay blocked by the quality gate: {result.blocked.detail}")
-
-
-def _known_source(project: Project, source: str) -> None:
-    from duckpipe.errors import ConfigError, did_you_mean
-
-    sources = project.config.sources
-    if source not in sources:
-        raise ConfigError(
-            f"unknown source '{source}'",
-            where="sources",
-            hint=did_you_mean(source, sources) or f"sources: {', '.join(sources) or 'none'}",
-        )

@@ -28,6 +28,8 @@ from duckpipe.sinks.base import Position
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from duckpipe.config import SourceConfig
+    from duckpipe.project import Project
     from duckpipe.runner import RunContext
 
 # Types a column that only exists in the dead letters may take (else it stays text).
@@ -48,6 +50,18 @@ class ReplayResult:
     reasons: dict[str, int] | None = None
 
 
+def source_config(project: Project, source: str) -> SourceConfig:
+    """The configuration of ``source``; an unknown name is an error with a suggestion."""
+    sources = project.config.sources
+    if source not in sources:
+        raise ConfigError(
+            f"unknown source '{source}'",
+            where="sources",
+            hint=did_you_mean(source, sources) or f"sources: {', '.join(sources) or 'none'}",
+        )
+    return sources[source]
+
+
 def replay_writer(source: str) -> str:
     return f"dlq:{source}"
 
@@ -56,14 +70,7 @@ def replay(ctx: RunContext, source: str) -> ReplayResult:
     """Land the dead letters of ``source`` that its contract accepts now."""
     import pyarrow.compute as pc
 
-    sources = ctx.project.config.sources
-    if source not in sources:
-        raise ConfigError(
-            f"unknown source '{source}'",
-            where="sources",
-            hint=did_you_mean(source, sources) or f"sources: {', '.join(sources) or 'none'}",
-        )
-    cfg = sources[source]
+    cfg = source_config(ctx.project, source)
     table = landed_table(source, cfg)
     result = ReplayResult(source, table)
     letters = read_dead_letters(ctx.lake, source)
