@@ -49,7 +49,7 @@ def analyze_lake(
     prices = prices or default_prices()
     started = time.perf_counter()
     options = {**(project.config.storage_options if project else {}), **(storage_options or {})}
-    location = open_location(path, options, base_dir=str(project.root) if project else None)
+    location = open_location(path, options)  # a relative path is relative to where we run
     with console.progress(f"listing {location.uri}") as bar:
         objects = location.list_files()
         bar.advance(1, rate=f"{len(objects):,} files")

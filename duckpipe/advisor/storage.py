@@ -53,9 +53,6 @@ class LakeLocation:
         relative = relative.strip("/")
         return self if not relative else LakeLocation(f"{self.uri}/{relative}", self.storage)
 
-    def relative_to(self, root: LakeLocation) -> str:
-        return self.uri[len(root.uri) :].strip("/")
-
     @property
     def fs_path(self) -> str:
         """The path as pyarrow's file system spells it (no scheme)."""
@@ -84,25 +81,6 @@ class LakeLocation:
             if i.is_file
         ]
 
-    def subfolders(self, relative: str = "") -> list[str]:
-        import pyarrow.fs as pafs
-
-        base = self.child(relative).fs_path
-        selector = pafs.FileSelector(base, recursive=False, allow_not_found=True)
-        infos = self.filesystem().get_file_info(selector)
-        return sorted(i.base_name for i in infos if i.type == pafs.FileType.Directory)
-
-    def exists(self, relative: str = "") -> bool:
-        import pyarrow.fs as pafs
-
-        info = self.filesystem().get_file_info(self.child(relative).fs_path)
-        return bool(info.type != pafs.FileType.NotFound)
-
-    def read_bytes(self, relative: str) -> bytes:
-        with self.filesystem().open_input_stream(self.child(relative).fs_path) as stream:
-            data: bytes = stream.read()
-            return data
-
     def iceberg_properties(self) -> dict[str, str]:
         """FileIO properties for pyiceberg."""
         return self.storage.iceberg_properties() if self.is_remote else {}
@@ -111,10 +89,8 @@ class LakeLocation:
 _FILESYSTEMS: dict[tuple[bool, tuple[tuple[str, str], ...]], pafs.FileSystem] = {}
 
 
-def open_location(
-    uri: str, storage_options: dict[str, str] | None = None, *, base_dir: str | None = None
-) -> LakeLocation:
-    """A ``LakeLocation`` for a local path (relative to ``base_dir``) or an ``s3://`` URI."""
+def open_location(uri: str, storage_options: dict[str, str] | None = None) -> LakeLocation:
+    """A ``LakeLocation`` for a local path or an ``s3://`` URI."""
     uri = uri.strip()
     if uri.startswith("file://"):
         uri = unquote(uri[len("file://") :])
@@ -127,7 +103,7 @@ def open_location(
         )
     if uri.startswith("s3://"):
         return LakeLocation(uri.rstrip("/"), StorageConfig.from_options(storage_options))
-    path = os.path.abspath(os.path.join(base_dir or os.getcwd(), os.path.expanduser(uri)))
+    path = os.path.abspath(os.path.expanduser(uri))
     if not os.path.exists(path):
         raise ConfigError(
             f"no such folder: {path}", where=uri, hint="pass the lake root or a table folder"

@@ -91,3 +91,14 @@ def test_a_lake_on_s3(s3_service, s3_bucket: str, tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["tables"][0]["files"] == 120 and data["tables"][0]["bytes"] == clicks.bytes
+
+
+@pytest.mark.s3
+def test_a_missing_bucket_is_a_clear_error(s3_service) -> None:
+    from duckpipe.errors import DuckpipeError
+
+    with pytest.raises(DuckpipeError) as err:
+        analyze_lake(
+            "s3://no-such-bucket-here/lake", storage_options=s3_service.delta_storage_options()
+        )
+    assert "s3://no-such-bucket-here/lake" in str(err.value)
