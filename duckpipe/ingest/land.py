@@ -140,7 +140,9 @@ def _land_once(ctx: RunContext, step: SourceStep, contract: Contract) -> Landed:
         write_dead_letters(ctx.lake, dlq_table(name), dead.table())
         if dead.rows:
             ctx.console.warn(f"source {name}: {dead.summary()} -> {dlq_table(name)}")
-        staged = unique_on_key(ctx, name, spool.table(), cfg)
+        staged = spool.table()
+        if set(cfg.primary_key) != set(extraction.unique_on):
+            staged = unique_on_key(ctx, name, staged, cfg)
         rows = staged.num_rows
         verdict = audit_staged(ctx, step.table, staged)
         if verdict is not None and not verdict.passed:

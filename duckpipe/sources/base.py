@@ -34,12 +34,14 @@ class Extraction:
     """A running extraction: a stream of batches and, once consumed, the position it reached.
 
     ``close`` releases the source's connections early (after an error); reading the
-    reader to its end releases them too.
+    reader to its end releases them too. ``unique_on`` names columns the source itself
+    guarantees unique (a primary key constraint), so the landing need not check them.
     """
 
     reader: pa.RecordBatchReader
     next_position: Callable[[], dict[str, Any] | None]
     close: Callable[[], None] = _nothing
+    unique_on: tuple[str, ...] = ()
 
 
 class Source(Protocol):

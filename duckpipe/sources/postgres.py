@@ -139,6 +139,7 @@ class PostgresSource:
             if hint:
                 cursor.adbc_statement.set_options(**{BATCH_HINT_OPTION: str(int(hint))})
             described = self._describe(cursor)
+            unique_on = self._unique_on(cursor)
             scaled = scaled_numerics(described) if _unique(described.names) else {}
             sql = self._select(cursor, described, scaled, extract_range.details.get("bound"))
             cursor.execute(sql)
@@ -185,7 +186,24 @@ class PostgresSource:
             reader=pa.RecordBatchReader.from_batches(target, batches()),
             next_position=next_position,
             close=lambda: _close(reader, cursor, conn),
+            unique_on=unique_on,
         )
+
+    def _unique_on(self, cursor: Any) -> tuple[str, ...]:
+        """The primary key when a unique index of the ``table`` covers exactly its columns."""
+        keys = list(self.cfg.primary_key)
+        if not self.cfg.table or not keys:
+            return ()
+        cursor.execute(
+            """SELECT array_agg(a.attname::text ORDER BY a.attname)
+               FROM pg_index i JOIN pg_attribute a
+                 ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+               WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indpred IS NULL
+               GROUP BY i.indexrelid""",
+            parameters=(quote_ident(self.cfg.table),),
+        )
+        indexes = [sorted(row[0]) for row in cursor.fetchall()]
+        return tuple(keys) if sorted(keys) in indexes else ()
 
     def _describe(self, cursor: Any) -> pa.Schema:
         """The result's columns and PostgreSQL types, without running the query."""

@@ -262,3 +262,20 @@ def test_a_query_with_repeated_column_names_still_reads(pg):
     )
     assert table.column_names == ["price", "price"]
     assert [c[0].as_py() for c in table.columns] == [Decimal("2.50"), Decimal("2.50")]
+
+
+def test_a_primary_key_constraint_is_reported_as_unique(pg):
+    name = pg.name("keys")
+    pg.execute(f"CREATE TABLE {name} (id int PRIMARY KEY, code text, v int)")
+    pg.execute(f"CREATE UNIQUE INDEX ON {name} (code, v)")
+
+    def unique_on(keys: list[str], **cfg) -> tuple[str, ...]:
+        source = PostgresSource("k", SourceConfig(uri=pg.uri, primary_key=keys, **cfg))
+        extraction = source.extract(source.plan(None))
+        extraction.close()
+        return extraction.unique_on
+
+    assert unique_on(["id"], table=name) == ("id",)
+    assert unique_on(["v", "code"], table=f"public.{name}") == ("v", "code")
+    assert unique_on(["code"], table=name) == ()
+    assert unique_on(["id"], query=f"SELECT * FROM {name}") == ()
