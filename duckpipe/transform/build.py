@@ -43,12 +43,13 @@ def attach_project(engine: Engine, project: Project) -> list[str]:
 
     Returns the views that could not be defined (their upstream tables are not built yet).
     """
-    from duckpipe.transform.execution import define_view
+    from duckpipe.transform.execution import attach_other_formats, define_view
     from duckpipe.transform.seeds import register_seed
 
     graph = project_graph(project)
     for name in graph.seeds:
         register_seed(engine, project, name)
+    attach_other_formats(engine, graph, list(graph.order))
     missing = []
     for name in graph.order:
         if graph.models[name].materialized != "view":

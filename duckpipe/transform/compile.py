@@ -50,7 +50,7 @@ def compile_model(graph: ProjectGraph, name: str, *, incremental: bool = False) 
     body = _lines(rendered, node.path)
     upstream = _ephemeral_upstream(graph, name)
     rendered_ephemerals = {}
-    plain_names = _plain_names(rendered.sql)
+    plain_names = _plain_names(rendered.sql) if upstream else set()
     for eph in upstream:
         error = graph.models[eph].error
         if error is not None:

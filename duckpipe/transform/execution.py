@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from duckpipe.engine import Engine
+    from duckpipe.project import Project
     from duckpipe.quality import AuditResult
     from duckpipe.runner import RunContext
     from duckpipe.sinks.base import Sink
@@ -132,16 +133,33 @@ def lake_for(ctx: RunContext, fmt: str | None) -> Sink:
     """The project's lake, or a lake of another table format under the same root."""
     if not fmt or fmt == ctx.project.config.format:
         return ctx.lake
+    return other_lake(ctx.project, fmt)
+
+
+def other_lake(project: Project, fmt: str) -> Sink:
+    """A lake in table format ``fmt`` at the project's lake root (a model's ``format``)."""
     from duckpipe.sinks import open_sink
 
-    config = ctx.project.config
+    config = project.config
     return open_sink(
-        ctx.project.lake_uri,
+        project.lake_uri,
         format=fmt,
         storage_options=config.storage_options,
         catalog=config.catalog,
-        state_dir=ctx.project.state_dir,
+        state_dir=project.state_dir,
     )
+
+
+def attach_other_formats(engine: Engine, graph: ProjectGraph, names: list[str]) -> None:
+    """Register the lake tables of models written in another format than the project's."""
+    lakes: dict[str, Sink] = {}
+    for name in names:
+        fmt = graph.models[name].config.format
+        if not fmt or fmt == graph.project.config.format:
+            continue
+        lake = lakes.setdefault(fmt, other_lake(graph.project, fmt))
+        if lake.exists(name):
+            engine.register(name, lake.dataset(name))
 
 
 def ensure_upstream(
@@ -173,6 +191,10 @@ def ensure_upstream(
             define_view(engine, graph, parent)
             present.add(parent.lower())
         else:
+            attach_other_formats(engine, graph, [parent])
+            if parent in engine.registered():
+                present.add(parent.lower())
+                continue
             child = graph.models[name]
             raise ModelError(
                 f"'{name}' reads {node.materialized} model '{parent}', which is not in the lake yet",

@@ -177,7 +177,8 @@ def _configure(project: Project, model: ModelFile, rendered: Rendered) -> ModelC
 def _link(graph: ProjectGraph, node: ModelNode, *passes: Rendered) -> None:
     """Dependencies from ref()/source() calls and from the table names in the SQL."""
     landed = graph.sources.landed
-    for rendered in passes:
+    unique = {r.sql: r for r in passes}  # without is_incremental() branches both are the same
+    for rendered in unique.values():
         for target, line in rendered.refs:
             graph._check_ref(node, target, line)
             if target != node.name:

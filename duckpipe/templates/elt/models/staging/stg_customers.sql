@@ -1,7 +1,8 @@
+{{ config(tags=['staging']) }}
 select
     customer_id,
     name,
     email,
     country,
     cast(signup_date as date) as signup_date
-from raw_customers
+from {{ source('shop', 'customers') }}

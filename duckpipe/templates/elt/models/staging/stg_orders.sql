@@ -1,4 +1,6 @@
 -- Orders as landed, typed and with a clean status.
+-- materialized: view
+-- tags: [staging]
 select
     order_id,
     customer_id,
@@ -6,4 +8,4 @@ select
     cast(updated_at as timestamp) as updated_at,
     lower(status) as status,
     cast(amount as decimal(12, 2)) as amount
-from raw_orders
+from {{ source('shop', 'orders') }}
