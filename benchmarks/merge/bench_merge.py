@@ -102,13 +102,38 @@ def delete_append(fmt: str, sink: Sink, data: pa.Table) -> None:
         from deltalake import write_deltalake
 
         predicate = f"id IN ({', '.join(map(str, ids))})"
-        write_deltalake(sink.uri("orders"), data, mode="overwrite", predicate=predicate)  # type: ignore[attr-defined]
+        # delta-rs parses the predicate on the calling thread; 100k literals need a deep stack
+        in_big_stack(
+            lambda: write_deltalake(sink.uri("orders"), data, mode="overwrite", predicate=predicate)  # type: ignore[attr-defined]
+        )
     else:
         from pyiceberg.expressions import In
 
         tbl = sink._load("orders")  # type: ignore[attr-defined]
         with tbl.transaction() as txn:
             txn.overwrite(data, overwrite_filter=In("id", set(ids)))
+
+
+def in_big_stack(work: Callable[[], None]) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:
+            errors.append(exc)
+
+    previous = threading.stack_size(1024 * 1024 * 1024)
+    try:
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(previous)
+    if errors:
+        raise errors[0]
 
 
 def library(fmt: str, sink: Sink, data: pa.Table) -> None:
