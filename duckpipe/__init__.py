@@ -28,6 +28,8 @@ _API: dict[str, str] = {
     "open_sink": "duckpipe.sinks",
     "Position": "duckpipe.sinks.base",
     "MergeSpec": "duckpipe.sinks.base",
+    "compile_project": "duckpipe.transform.compile",
+    "Lineage": "duckpipe.transform.lineage",
     "DeltaLakeManager": "duckpipe.sinks.managers",
     "IcebergTableManager": "duckpipe.sinks.managers",
     "BatchDataIngester": "duckpipe.ingest.api",

@@ -16,6 +16,13 @@ from duckpipe.errors import DuckpipeError, ModelError, ProjectError, did_you_mea
 _DUCKDB_LINE = re.compile(r"^LINE (\d+):", re.MULTILINE)
 _QUOTED = re.compile(r'"([^"]+)"')
 _MISSING_TABLE = re.compile(r"with name (\S+) does not exist")
+# the name an error is about, most specific first; then any quoted name in the message
+_ABOUT = (
+    _MISSING_TABLE,
+    re.compile(r'column named "([^"]+)"'),
+    re.compile(r'[Rr]eferenced (?:column|table) "([^"]+)"'),
+    re.compile(r'[Ff]unction (?:with name )?"?([\w.]+)"? does not exist'),
+)
 
 
 @dataclass(frozen=True)
@@ -121,9 +128,9 @@ def _compiled_line(message: str, sql: str, line_offset: int) -> int:
     match = _DUCKDB_LINE.search(message)
     if match:
         return int(match.group(1)) - line_offset
-    missing = _MISSING_TABLE.search(message)
-    quoted = [missing.group(1)] if missing else _QUOTED.findall(message.split("\n")[0])
-    for name in quoted:
+    headline = message.split("\n")[0]
+    specific = [m.group(1) for pattern in _ABOUT if (m := pattern.search(headline))]
+    for name in [*specific, *_QUOTED.findall(headline)]:
         found = locate_name(sql, name)
         if found:
             return found

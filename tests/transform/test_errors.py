@@ -55,6 +55,18 @@ def test_unknown_column_points_at_its_line(make_project: MakeProject) -> None:
     assert '"amount"' in detail  # DuckDB's candidate names are kept
 
 
+def test_qualified_unknown_column_points_at_its_line(make_project: MakeProject) -> None:
+    project = make_project(
+        {
+            "models/a.sql": "select\n  o.x,\n  o.y,\n  o.amont\nfrom (values (1, 2, 3)) o(x, y, amount)"
+        }
+    )
+    detail = run_project(project).step("a").detail or ""
+    assert detail.startswith(
+        'models/a.sql:4: Binder Error: Values list "o" does not have a column named "amont"'
+    )
+
+
 def test_syntax_error_points_at_its_line(make_project: MakeProject) -> None:
     project = make_project(
         {"models/a.sql": "{{ config(materialized='table') }}\nselect 1 as x\nfrom range(3) where"}
