@@ -207,12 +207,14 @@ def read_prices_file(path: str | Path) -> tuple[str, dict[str, Any]]:
     import yaml
 
     file = Path(path)
-    if not file.is_file():
+    try:
+        text = file.read_text()
+    except OSError:
         raise ConfigError(
             f"no prices file {file}", where="--prices", hint="pass a YAML or JSON file"
-        )
+        ) from None
     try:
-        data = yaml.safe_load(file.read_text()) or {}
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{file}:{mark.line + 1}" if mark else str(file)

@@ -109,8 +109,11 @@ def duckdb_copy(
     order = f" ORDER BY {order_by}" if order_by else ""
     hive = ", hive_partitioning = true" if facts.partitioned else ""
     star = f"* REPLACE ({replace})" if replace else "*"
+    where = facts.location.replace("'", "''")  # a SQL string literal
     sql = (
-        f"COPY (SELECT {star} FROM read_parquet('{facts.location}/**/*.parquet'{hive}){order}) "
-        f"TO '{facts.location}_rewritten' ({', '.join(options)})"
+        f"COPY (SELECT {star} FROM read_parquet('{where}/**/*.parquet'{hive}){order}) "
+        f"TO '{where}_rewritten' ({', '.join(options)})"
     )
-    return "duckdb -c " + shlex.quote(sql)
+    # SQL quotes strings with '...': double quotes read better in a shell when they are safe
+    quoted = f'"{sql}"' if not any(c in sql for c in '"$`\\!') else shlex.quote(sql)
+    return "duckdb -c " + quoted

@@ -178,7 +178,8 @@ def over_partitioning(facts: TableFacts, ctx: Context) -> Iterator[Finding]:
         severity=severity,
         title=(
             f"{len(parts):,} partitions of median {human_bytes(median)} "
-            f"(guideline > {human_bytes(guideline)}); partition by {scheme.describe}"
+            f"(guideline > {human_bytes(guideline)}); "
+            + (f"partition by {scheme.describe}" if scheme.fields else "do not partition it")
         ),
         evidence={
             "partitions": len(parts),
