@@ -106,6 +106,10 @@ def test_project_prices_and_default_path(tmp_path: Path) -> None:
         ("small_files", "low"),
     ]
     assert data["findings"][0]["monthly_usd"] == pytest.approx(730 * 0.1008 * 0.7)
+    # fixes name the project, so they can be pasted where the report was run
+    assert data["findings"][1]["fix"] == (
+        f"duckpipe -p {tmp_path} table optimize orders --target-size 512MB"
+    )
 
 
 def test_errors_are_one_line_with_a_hint(tmp_path: Path) -> None:

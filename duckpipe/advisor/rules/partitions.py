@@ -98,11 +98,11 @@ def _scheme(current: list[Field], fields: list[Field]) -> Scheme:
 
     def key(partition: str) -> str:
         parts = partition.split("/")[: len(fields)]
-        out = []
+        kept = []
         for part, cut in zip(parts, cuts, strict=False):
             col, _, value = part.partition("=")
-            out.append(f"{col}={value[:cut]}" if cut else part)
-        return "/".join(out)
+            kept.append(f"{col}={value[:cut]}" if cut else part)
+        return "/".join(kept)
 
     return Scheme(tuple(out), key)
 
