@@ -208,6 +208,7 @@ def define_view(engine: Engine, graph: ProjectGraph, name: str) -> None:
     import duckdb
 
     compiled = compile_model(graph, name)
+    engine.unregister(name)  # a lake table left from when the model was a table
     try:
         engine.con.execute(f"create or replace view {quote(name)} as\n{compiled.sql}")
     except duckdb.Error as exc:

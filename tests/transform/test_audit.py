@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from duckpipe.query import open_query_engine
 from duckpipe.runner import open_lake, run_project
 
@@ -28,8 +30,11 @@ FILES = {
 }
 
 
-def test_failing_checks_block_the_publish_and_skip_downstream(make_project: MakeProject) -> None:
-    project = make_project(FILES)
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_failing_checks_block_the_publish_and_skip_downstream(
+    make_project: MakeProject, concurrency: int
+) -> None:
+    project = make_project(FILES, config=f"models:\n  concurrency: {concurrency}\n")
     first = run_project(project)
     assert first.ok
     lake = open_lake(project)
