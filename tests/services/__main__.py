@@ -45,6 +45,9 @@ def install() -> None:
     started = time.monotonic()
     print(f"PostgreSQL binaries: {install_postgres()}", flush=True)
     print(f"Apache Kafka {KAFKA_VERSION} jars: {install_kafka()}", flush=True)
+    from tests.advisor.browser import chromium_binary
+
+    print(f"Chromium (HTML report tests): {chromium_binary()}", flush=True)
     print(f"installed in {time.monotonic() - started:.1f} s", flush=True)
 
 
