@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from duckpipe.errors import ConfigError, ContractError
 from duckpipe.ingest.contracts import Contract
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from duckpipe.config import SourceConfig
     from duckpipe.plan import SourceStep
     from duckpipe.project import Project
+    from duckpipe.quality import AuditResult
     from duckpipe.runner import RunContext, StepResult
     from duckpipe.sinks.base import CommitResult, SchemaMode, Sink, WriteMode
     from duckpipe.sources.base import ExtractRange
@@ -68,7 +69,7 @@ class Landed:
     rows: int
     rejected: int
     commit: CommitResult | None
-    blocked: Any = None
+    blocked: AuditResult | None = None
     detail: str | None = None
 
 
@@ -145,7 +146,7 @@ def _land_once(ctx: RunContext, step: SourceStep, contract: Contract) -> Landed:
             staged = unique_on_key(ctx, name, staged, cfg)
         rows = staged.num_rows
         verdict = audit_staged(ctx, step.table, staged)
-        if verdict is not None and not verdict.passed:
+        if not verdict.passed:
             return Landed(rows, dead.rows, None, blocked=verdict)
         commit = commit_rows(
             ctx.lake,
@@ -181,7 +182,7 @@ def unique_on_key(ctx: RunContext, name: str, rows: pa.Table, cfg: SourceConfig)
     return latest_per_key(rows, keys, cfg.watermark_column)
 
 
-def audit_staged(ctx: RunContext, table: str, staged: pa.Table) -> Any:
+def audit_staged(ctx: RunContext, table: str, staged: pa.Table) -> AuditResult:
     """Run the quality gate on the staged rows registered under a staging name."""
     from duckpipe.quality import audit
 

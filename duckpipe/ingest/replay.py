@@ -94,7 +94,7 @@ def replay(ctx: RunContext, source: str) -> ReplayResult:
     landed = unique_on_key(ctx, source, pa_table(good), cfg)
     if landed.num_rows:
         verdict_audit = audit_staged(ctx, table, landed)
-        if verdict_audit is not None and not verdict_audit.passed:
+        if not verdict_audit.passed:
             result.blocked = verdict_audit
             return result
         commit = commit_rows(
