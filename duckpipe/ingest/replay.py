@@ -77,9 +77,9 @@ def replay(ctx: RunContext, source: str) -> ReplayResult:
     stored = ctx.lake.read_position(table, replay_writer(source))
     done = (stored.value.get("ids") or []) if stored else []
     if done:
-        pending_mask = pc.invert(pc.is_in(letters.column("dlq_id"), _strings(done)))
-        result.skipped = letters.num_rows - pc.sum(pending_mask.cast("int64")).as_py()
-        letters = letters.filter(pending_mask)
+        already = pc.is_in(letters.column("dlq_id"), _strings(done))
+        result.skipped = int(pc.sum(already.cast("int64")).as_py() or 0)
+        letters = letters.filter(pc.invert(already))
     if letters.num_rows == 0:
         _rewrite_queue(ctx, source, letters)
         return result

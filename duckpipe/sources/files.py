@@ -7,7 +7,8 @@ whose columns differ are read into one schema: the union of the columns, each wi
 type that holds every file's values.
 
 Columns named in the contract's ``dtypes`` are read from CSV as text, so that a value
-of the wrong type goes to the dead letter queue instead of failing the whole file.
+of the wrong type goes to the dead letter queue instead of failing the whole file. An
+empty CSV field is NULL (as in DuckDB's ``read_csv``).
 """
 
 from __future__ import annotations
@@ -142,7 +143,8 @@ class FileSource:
             stream,
             read_options=pcsv.ReadOptions(block_size=int(options.get("block_size", BLOCK_SIZE))),
             parse_options=pcsv.ParseOptions(delimiter=delimiter),
-            convert_options=pcsv.ConvertOptions(column_types=as_text),
+            # an empty field is a missing value, as in DuckDB's read_csv
+            convert_options=pcsv.ConvertOptions(column_types=as_text, strings_can_be_null=True),
         )
 
     def _json(self, file: Any) -> pa.RecordBatchReader:

@@ -195,3 +195,27 @@ def test_a_key_repeated_in_one_landing_keeps_the_latest_row(tmp_path):
     assert run(project).ok
     rows = data_columns(landed(project, "raw_o")).sort_by("id")
     assert rows.column("amount").to_pylist() == [11, 22, 30]
+
+
+def test_a_replay_cut_short_after_landing_lands_nothing_twice(tmp_path, monkeypatch):
+    import duckpipe.ingest.replay as replay_module
+
+    write_csv(tmp_path / "in" / "a.csv", "id,name\n1,a\n2,")
+    sources = {"s": {"uri": "in/*.csv", "contract": {"required_fields": ["name"]}}}
+    project = write_project(tmp_path, sources)
+    assert run(project).step("s").rows == 1
+    sources["s"]["contract"] = {}
+    write_project(tmp_path, sources)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed before the queue was rewritten")
+
+    monkeypatch.setattr(replay_module, "_rewrite_queue", crash)
+    result = CliRunner().invoke(cli, ["--project", str(tmp_path), "dlq", "replay", "s"])
+    assert isinstance(result.exception, RuntimeError)
+    monkeypatch.undo()
+    again = cli_json(tmp_path, "dlq", "replay", "s", "--format", "json")[0]
+    assert (again["landed"], again["already_landed"], again["still_failing"]) == (0, 1, 0)
+    rows = data_columns(landed(project, "raw_s")).sort_by("id").to_pylist()
+    assert rows == [{"id": 1, "name": "a"}, {"id": 2, "name": None}]
+    assert cli_json(tmp_path, "dlq", "show", "s", "--format", "json")[0]["rows"] == []

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from click.testing import CliRunner
 
+from duckpipe.cli import cli
 from duckpipe.console import Console, Progress
 from duckpipe.errors import ConfigError
 from duckpipe.ingest.dlq import read_dead_letters
@@ -245,6 +247,20 @@ def test_bad_postgres_rows_go_to_the_dlq_and_the_rest_lands(pg, tmp_path):
     assert (
         "new column 'channel' is not in the frozen schema" in letters.column("reason").to_pylist()
     )
+
+    # the fix: accept the new column and orders without a customer; replay lands them once
+    project = orders_project(
+        tmp_path, pg, table, primary_key="id", contract={"schema_policy": "evolve"}
+    )
+    for _ in range(2):
+        result = CliRunner().invoke(cli, ["--project", str(tmp_path), "dlq", "replay", "orders"])
+        assert result.exit_code == 0, result.output
+    lake_rows = data_columns(landed(project, "raw_orders")).sort_by("id")
+    assert lake_rows.column("id").to_pylist() == list(range(1, 53))
+    assert lake_rows.column("channel").to_pylist()[-2:] == ["web", None]
+    assert read_dead_letters(open_lake(project), "orders").num_rows == 0
+    assert run(project).ok
+    assert landed(project, "raw_orders").num_rows == 52
 
 
 def test_lookback_without_a_primary_key_is_refused(pg, tmp_path):
