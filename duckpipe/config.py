@@ -68,6 +68,8 @@ class SourceConfig(_Strict):
     contract: ContractConfig = ContractConfig()
     land_as: str | None = None
     partition_by: list[str] = []
+    transform: str | None = None
+    """SQL over each incoming batch (a relation named ``batch``), applied before landing."""
     # kafka
     topics: list[str] = []
     topic_pattern: str | None = None

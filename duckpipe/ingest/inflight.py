@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 RELATION = "batch"
 
 
-def transformed(reader: pa.RecordBatchReader, sql: str | None, *, source: str) -> pa.RecordBatchReader:
+def transformed(
+    reader: pa.RecordBatchReader, sql: str | None, *, source: str
+) -> pa.RecordBatchReader:
     """``reader`` with ``sql`` applied to each batch (``reader`` itself when there is no SQL).
 
     >>> import pyarrow as pa

@@ -21,6 +21,7 @@ from duckpipe.errors import ConfigError, ContractError
 from duckpipe.ingest.contracts import Contract
 from duckpipe.ingest.dedupe import duplicate_keys, latest_per_key
 from duckpipe.ingest.dlq import DeadLetters, dlq_table, write_dead_letters
+from duckpipe.ingest.inflight import transformed
 from duckpipe.ingest.metadata import MetadataColumns, without_metadata
 from duckpipe.ingest.retry import call_with_retry
 from duckpipe.ingest.stream import Spool, Transform
@@ -135,8 +136,9 @@ def _land_once(ctx: RunContext, step: SourceStep, contract: Contract) -> Landed:
             ctx.engine.register(step.table, ctx.lake.dataset(step.table))
         return Landed(0, 0, None, detail="nothing new")
     try:
+        reader = transformed(extraction.reader, cfg.transform, source=name)
         with ctx.console.progress(f"extract {name}") as progress:
-            rows = spool.fill(extraction.reader, transform, progress)
+            rows = spool.fill(reader, transform, progress)
         position = extraction.next_position()
         write_dead_letters(ctx.lake, dlq_table(name), dead.table())
         if dead.rows:
