@@ -16,7 +16,7 @@ import queue
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from duckpipe.console import Progress
     from duckpipe.ingest.contracts import Contract
     from duckpipe.ingest.dlq import DeadLetters
+    from duckpipe.ingest.metadata import MetadataColumns
 
 _DONE = object()
 
@@ -37,7 +38,7 @@ class Transform:
         self,
         contract: Contract,
         dead_letters: DeadLetters,
-        metadata: Callable[[pa.RecordBatch], pa.RecordBatch] | None,
+        metadata: MetadataColumns | None,
     ) -> None:
         self.contract = contract
         self.dead_letters = dead_letters
@@ -46,7 +47,7 @@ class Transform:
 
     def output_schema(self, schema: pa.Schema) -> pa.Schema:
         out = self._lake(self.contract.output_schema(schema)).schema
-        return self.metadata.schema(out) if self.metadata is not None else out  # type: ignore[attr-defined]
+        return self.metadata.schema(out) if self.metadata is not None else out
 
     def _lake(self, schema: pa.Schema) -> Any:
         from duckpipe.ingest.lake_types import LakeTypes
