@@ -126,4 +126,3 @@ def build_plan(
         steps.append(SourceStep(name, cfg, landed_table(name, cfg), extract_ranges[name]))
     steps.extend(plan_models(project, options))
     return Plan(project=project.config.name, steps=tuple(steps), options=options)
-

@@ -11,7 +11,6 @@ import datetime
 import itertools
 import os
 import re
-import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -221,7 +220,7 @@ def dbt_globals(threads: int) -> dict[str, Any]:
             warn=_log,
             raise_not_implemented=_raise_compiler_error,
         ),
-        "modules": SimpleNamespace(datetime=datetime, re=re, itertools=itertools, sys=sys),
+        "modules": SimpleNamespace(datetime=datetime, re=re, itertools=itertools),
         "adapter": SimpleNamespace(quote=_quote),
         "execute": True,
         "flags": SimpleNamespace(FULL_REFRESH=False, WHICH="run"),

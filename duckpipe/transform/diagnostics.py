@@ -1,8 +1,8 @@
 """Errors from DuckDB and sqlglot, pointed back at the model file and line the user wrote.
 
 Compiled SQL differs from the file (Jinja, inlined ephemeral models), so every compiled
-line carries its origin; a DuckDB ``LINE n:`` marker, a name quoted in the message, or a
-sqlglot position is translated through it and shown with a snippet of the original file.
+line carries its origin; a DuckDB ``LINE n:`` marker or the name an error is about is
+translated through it and shown with a snippet of the original file.
 """
 
 from __future__ import annotations
@@ -135,16 +135,3 @@ def _compiled_line(message: str, sql: str, line_offset: int) -> int:
         if found:
             return found
     return first_sql_line(sql)
-
-
-def parse_error(exc: Exception, source_map: SourceMap, files: dict[str, str]) -> ModelError:
-    """A sqlglot ParseError/TokenError on compiled SQL, pointed at the original file."""
-    errors = getattr(exc, "errors", None) or [{}]
-    first = errors[0]
-    line = int(first.get("line") or 1)
-    path, origin_line = source_map.locate(line)
-    description = first.get("description") or str(exc).split("\n")[0]
-    text = f"SQL syntax error: {description}"
-    if path in files:
-        text += "\n" + snippet(files[path], origin_line)
-    return ModelError(text, where=f"{path}:{origin_line}", hint="models are one DuckDB SELECT")
