@@ -43,18 +43,20 @@ class Batcher:
         expected: Offsets,
         *,
         interrupted: Callable[[], bool],
+        stopping: Callable[[], bool] = lambda: False,
     ) -> MicroBatch | None:
         """One micro-batch; None when ``interrupted()`` turned true: the assignment changed.
 
         ``expected`` (next offset per partition) drops records a library hands out from
-        before a seek; it is advanced as records arrive.
+        before a seek; it is advanced as records arrive. ``stopping()`` ends the batch early
+        (SIGTERM): what was polled so far is still returned, to be committed.
         """
         import pyarrow as pa
 
         chunks, count = list(self.carry), sum(c.num_rows for c in self.carry)
         self.carry = []
         started = time.monotonic()
-        while count < self.max_records:
+        while count < self.max_records and not stopping():
             left = self.max_interval - (time.monotonic() - started)
             if left <= 0:
                 break

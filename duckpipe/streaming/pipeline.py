@@ -21,7 +21,7 @@ from duckpipe.errors import (
     StreamFenced,
 )
 from duckpipe.sinks.base import MergeSpec, Position, WriteMode
-from duckpipe.streaming.position import StreamPosition, writer_id
+from duckpipe.streaming.position import StreamPosition, nest, writer_id
 from duckpipe.streaming.status import StreamStatus
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ class StreamPipeline:
         self.dead: DeadLetters = DeadLetters(self.sink, self.name)
         settings = kafka_settings(
             self.source,
-            group_id=self.source.group_id or f"duckpipe.{self.name}",
+            group_id=stream_group(self.source, self.name),
             instance_id=f"duckpipe.{self.name}",
             start=self.config.start,
             max_poll_records=self.config.max_records,
@@ -282,15 +282,17 @@ class StreamPipeline:
         """The stored position, after checking no other instance moved our partitions."""
         stored = self.sink.read_position(self.config.table, self.writer)
         current = StreamPosition.from_value(stored.value if stored else None)
-        for tp in end:
-            if current.offsets.get(tp) != self.committed.offsets.get(tp):
-                raise StreamFenced(
-                    f"another instance of stream '{self.name}' committed {tp[0]}/{tp[1]} up to "
-                    f"offset {current.offsets.get(tp)} (this instance expected "
-                    f"{self.committed.offsets.get(tp)}); this instance stops without writing",
-                    where=self.config.table,
-                    hint="run one instance per stream; the other instance carries on",
-                )
+        moved = [tp for tp in end if current.offsets.get(tp) != self.committed.offsets.get(tp)]
+        if moved:
+            tp = moved[0]
+            raise StreamFenced(
+                f"another instance of stream '{self.name}' committed {tp[0]}/{tp[1]} up to "
+                f"offset {current.offsets.get(tp)} (this instance expected "
+                f"{self.committed.offsets.get(tp)}; stored {nest(current.offsets)}); "
+                "this instance stops without writing",
+                where=self.config.table,
+                hint="run one instance per stream; the other instance carries on",
+            )
         return current
 
     def _write_mode(self, output: pa.Table, replaying: bool) -> tuple[WriteMode, MergeSpec | None]:
@@ -376,6 +378,11 @@ class StreamPipeline:
     def _info(self, message: str) -> None:
         if self.console is not None:
             self.console.info(message)
+
+
+def stream_group(source: SourceConfig, stream: str) -> str:
+    """The stream's consumer group: one per stream, so two streams of a source both get every record."""
+    return f"{source.group_id}.{stream}" if source.group_id else f"duckpipe.{stream}"
 
 
 def _kafka_source(project: Project, name: str, config: StreamConfig) -> SourceConfig:

@@ -105,6 +105,8 @@ class StreamRunner:
         self.fresh_windows = False
         self.assign_error: BaseException | None = None
         self.report = StreamReport(pipeline.name)
+        self._bar: Any = None
+        self._last_status = time.monotonic()
         pipeline.stop_requested = lambda: self.stopping is not None
 
     # -- assignment callbacks (run inside poll) ------------------------------------
@@ -200,16 +202,20 @@ class StreamRunner:
         from duckpipe.streaming.batch import Batcher
 
         batcher = Batcher(self.p.consumer, self.p.config.max_records, self.p.config.max_interval)
-        last_status = time.monotonic()
         idle_since = time.monotonic()
         with self.console.progress(f"stream {self.p.name}") as bar:
+            self._bar = bar
             while self.stopping is None:
                 if self.reassigned:
                     self.reassigned = False
                     self._after_assignment(batcher)
                     continue
                 batch = self.p.retrying(
-                    lambda: batcher.collect(self.expected, interrupted=self._interrupted),
+                    lambda: batcher.collect(
+                        self.expected,
+                        interrupted=self._interrupted,
+                        stopping=lambda: self.stopping is not None,
+                    ),
                     "reading from Kafka",
                 )
                 if batch is None:
@@ -217,18 +223,18 @@ class StreamRunner:
                 if batch.size or self._position_moved(batch):
                     self._process(batch)
                     idle_since = time.monotonic()
-                if time.monotonic() - last_status >= self.options.status_interval:
-                    self._show_status(bar)
-                    last_status = time.monotonic()
+                self._tick()
                 if self.options.once and self._caught_up(batch):
                     self.stopping = self.stopping or "once"
                 idle = self.options.idle_exit
                 if idle is not None and time.monotonic() - idle_since > idle:
                     self.stopping = self.stopping or "idle"
-            self._show_status(bar)
+            self._show_status()
         self.report.stopped_by = self.stopping or "end"
 
     def _interrupted(self) -> bool:
+        """Called after every poll: keeps the status line live and reports reassignments."""
+        self._tick()
         if self.assign_error is not None:
             error, self.assign_error = self.assign_error, None
             raise error
@@ -332,11 +338,17 @@ class StreamRunner:
             batcher.carry.append(new)
 
     # -- status and signals --------------------------------------------------------
-    def _show_status(self, bar: Any) -> None:
+    def _tick(self) -> None:
+        if time.monotonic() - self._last_status >= self.options.status_interval:
+            self._show_status()
+
+    def _show_status(self) -> None:
+        self._last_status = time.monotonic()
         with contextlib.suppress(Exception):  # lag is informative; a hiccup must not stop us
             self.status.lag = self.p.consumer.lag()
         self.status.tick()
-        bar.advance(0, rate=self.status.line())
+        if self._bar is not None:
+            self._bar.advance(0, rate=self.status.line())
         self.console.event("stream_status", **self.status.fields())
 
     def _install_signals(self) -> dict[int, Any]:

@@ -237,7 +237,7 @@ def test_dlq_topic_receives_each_poison_message_once(kafka_service, topic, tmp_p
     assert headers["duckpipe.reason"] == b"the value is not valid JSON"
     assert headers["duckpipe.topic"] == topic.encode()
     group = open_consumer(
-        KafkaSettings(bootstrap=boot, topics=(topic,), group_id=f"g-{topic}"), "confluent-kafka"
+        KafkaSettings(bootstrap=boot, topics=(topic,), group_id=f"g-{topic}.raw"), "confluent-kafka"
     )
     assert group.committed([(topic, 0), (topic, 1)]) == {(topic, 0): 2, (topic, 1): 2}
     group.close()

@@ -69,7 +69,10 @@ class ConfluentConsumer:
         if err.fatal():
             fenced = err.code() == self._ck.KafkaError.FENCED_INSTANCE_ID
             kind = StreamFenced if fenced else StreamError
-            self._fatal = kind(f"Kafka consumer failed: {err.str()}", where=self.settings.bootstrap)
+            hint = "another instance of this stream took over" if fenced else None
+            self._fatal = kind(
+                f"Kafka consumer failed: {err.str()}", where=self.settings.bootstrap, hint=hint
+            )
         elif self._on_error is not None:
             self._on_error(err.str())
 

@@ -1,0 +1,171 @@
+"""Operating a long-running stream: SIGTERM, a zombie instance, a broker that goes away."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from duckpipe.project import load_project
+from duckpipe.runner import open_lake
+from tests.streaming.helpers import BASE_MS, create_topic, produce, write_project
+from tests.streaming.procs import StreamProcess, run_once
+
+pytestmark = pytest.mark.kafka
+
+
+def project(tmp_path: Path, bootstrap: str, topic: str, max_interval: str) -> Path:
+    return write_project(
+        tmp_path / "proj",
+        f"""
+name: ops
+sources:
+  events:
+    uri: kafka://{bootstrap}
+    topics: [{topic}]
+    group_id: g-{topic}
+streams:
+  raw:
+    source: events
+    table: events
+    max_records: 100000
+    max_interval: {max_interval}
+""",
+    )
+
+
+def events(start: int, count: int) -> list[tuple[int, dict]]:
+    return [(i % 2, {"id": i, "ts": BASE_MS + i}) for i in range(start, start + count)]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, proc: StreamProcess) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}; log:\n{proc.tail()}"
+        time.sleep(0.1)
+
+
+def logged(proc: StreamProcess, event: str) -> list[dict]:
+    found = []
+    for line in proc.log.read_text(errors="replace").splitlines():
+        if line.startswith("{") and f'"event": "{event}"' in line:
+            found.append(json.loads(line))
+    return found
+
+
+def ids(root: Path) -> list[int]:
+    lake = open_lake(load_project(root))
+    if not lake.exists("events"):
+        return []
+    return sorted(lake.dataset("events").to_table(columns=["id"]).column("id").to_pylist())
+
+
+@pytest.fixture
+def topic(kafka_service) -> str:
+    name = f"ops-{uuid.uuid4().hex[:8]}"
+    create_topic(kafka_service.bootstrap, name, partitions=2)
+    return name
+
+
+def test_sigterm_commits_the_batch_in_progress_then_exits(kafka_service, topic, tmp_path):
+    root = project(tmp_path, kafka_service.bootstrap, topic, "60s")
+    proc = StreamProcess(root, "raw", "--format", "json")
+    proc.start()
+    wait_for(lambda: logged(proc, "stream_assigned"), 60, "the assignment", proc)
+    produce(kafka_service.bootstrap, topic, events(0, 50))
+    wait_for(lambda: logged(proc, "stream_status"), 30, "a status line", proc)
+    time.sleep(1.0)  # the 50 records are polled into the open 60-second batch
+    assert ids(root) == []
+    proc.signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    assert ids(root) == list(range(50))
+    finished = logged(proc, "stream_finished")[0]
+    assert finished["stopped_by"] == "SIGTERM" and finished["records"] == 50
+    status = logged(proc, "stream_status")[-1]
+    assert status["commits"] == 1 and status["dead_letters"] == 0
+    assert set(status["lag"]) == {f"{topic}/0", f"{topic}/1"}
+
+
+def start_and_freeze(root: Path, bootstrap: str, topic: str) -> StreamProcess:
+    """A stream that polled 100 records into its open batch, then froze (GC pause, stopped VM)."""
+    zombie = StreamProcess(root, "raw", "--format", "json")
+    zombie.start()
+    wait_for(lambda: logged(zombie, "stream_assigned"), 60, "the assignment", zombie)
+    produce(bootstrap, topic, events(0, 100))
+    time.sleep(1.5)
+    zombie.signal(signal.SIGSTOP)
+    return zombie
+
+
+def test_a_zombie_is_fenced_by_the_lake_position(kafka_service, topic, tmp_path):
+    """The replacement reads with another consumer group: only the lake commit can stop the zombie."""
+    root = project(tmp_path, kafka_service.bootstrap, topic, "4s")
+    zombie = start_and_freeze(root, kafka_service.bootstrap, topic)
+    try:
+        config = root / "duckpipe.yml"
+        config.write_text(
+            config.read_text().replace(f"group_id: g-{topic}", f"group_id: other-{topic}")
+        )
+        result = run_once(root, "raw")
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert ids(root) == list(range(100))
+    finally:
+        zombie.signal(signal.SIGCONT)
+    assert zombie.wait(60) == 3, zombie.tail()  # StreamFenced: it stops without writing
+    assert "another instance of stream 'raw' committed" in zombie.log.read_text()
+    assert ids(root) == list(range(100))
+
+
+def test_a_zombie_in_the_same_group_never_duplicates(kafka_service, topic, tmp_path):
+    """Back from its pause, the zombie either finds its partitions revoked and re-reads its
+    positions from the lake, or reaches its commit first and is fenced; both are correct."""
+    root = project(tmp_path, kafka_service.bootstrap, topic, "4s")
+    zombie = start_and_freeze(root, kafka_service.bootstrap, topic)
+    try:
+        result = run_once(root, "raw")
+        assert result.returncode == 0, result.stderr[-3000:] + zombie.tail()
+    finally:
+        zombie.signal(signal.SIGCONT)
+    try:
+        produce(kafka_service.bootstrap, topic, events(100, 10))
+        wait_for(lambda: len(ids(root)) >= 110 or not zombie.running(), 60, "the zombie", zombie)
+        if zombie.running():  # it resumed from the lake's positions
+            assert len(logged(zombie, "stream_assigned")) >= 2
+            zombie.signal(signal.SIGTERM)
+            assert zombie.wait(30) == 0
+        else:
+            assert zombie.wait() == 3, zombie.tail()
+            assert run_once(root, "raw").returncode == 0
+    finally:
+        if zombie.running():
+            zombie.kill()
+    assert ids(root) == list(range(110))
+
+
+def test_the_stream_reconnects_when_the_broker_comes_back(kafka_service, topic, tmp_path):
+    root = project(tmp_path, kafka_service.bootstrap, topic, "0.3s")
+    proc = StreamProcess(root, "raw", "--format", "json")
+    proc.start()
+    try:
+        wait_for(lambda: logged(proc, "stream_assigned"), 60, "the assignment", proc)
+        produce(kafka_service.bootstrap, topic, events(0, 100))
+        wait_for(lambda: len(ids(root)) == 100, 30, "the first records", proc)
+        kafka_service.kill()
+        time.sleep(3)
+        assert proc.running(), proc.tail()
+        kafka_service.start()
+        produce(kafka_service.bootstrap, topic, events(100, 100))
+        wait_for(lambda: len(ids(root)) >= 200, 90, "records after the restart", proc)
+        proc.signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, proc.tail()
+    finally:
+        if proc.running():
+            proc.kill()
+    assert ids(root) == list(range(200))
+    warnings = [line for line in proc.log.read_text().splitlines() if '"event": "warning"' in line]
+    assert warnings, "the outage was not reported"
