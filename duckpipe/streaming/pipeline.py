@@ -204,19 +204,24 @@ class StreamPipeline:
         return BatchResult(output, pa.concat_tables(dead) if dead else empty, emitted)
 
     def _note_replay_start(self, timed: pa.Table) -> None:
-        """The first event time replayed in each partition: windows before it are incomplete."""
+        """The first event time replayed in each partition: windows before it are incomplete.
+
+        A replay from a partition's first offset (0) reads all of it, so none of its
+        windows is incomplete: a Kappa rebuild from offset zero republishes every window.
+        """
         if not timed.num_rows:
             return
         self.engine.register("_dp_replayed", timed)
         try:
             firsts = self.engine.arrow(
-                "select _topic, _partition, arg_min(_event_us, _offset) as t "
-                "from _dp_replayed group by all"
+                "select _topic, _partition, arg_min(_event_us, _offset) as t, "
+                "min(_offset) as first_offset from _dp_replayed group by all"
             ).to_pylist()
         finally:
             self.engine.unregister("_dp_replayed")
         for row in firsts:
-            self._replay_floor.setdefault((row["_topic"], row["_partition"]), row["t"])
+            floor = -(2**63) if row["first_offset"] == 0 else row["t"]
+            self._replay_floor.setdefault((row["_topic"], row["_partition"]), floor)
 
     def _complete_windows(self, output: pa.Table) -> pa.Table:
         import pyarrow as pa
