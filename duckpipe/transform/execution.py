@@ -231,8 +231,12 @@ def check_externals(
             continue
         known = [*engine.names(), *graph.models, *graph.seeds]
         known = [n for n in known if not n.startswith("__duckpipe")]
+        streams = graph.project.config.streams
+        writer = next((n for n, s in streams.items() if s.table.lower() == table.lower()), None)
         raise ProjectError(
             f"'{table}' names no model, seed, source or lake table\n{snippet(node.sql, line)}",
             where=f"{node.path}:{line}",
-            hint=did_you_mean(table, known) or "`duckpipe query 'show tables'` lists what exists",
+            hint=(f"stream '{writer}' writes it: run `duckpipe stream {writer} --once` first")
+            if writer
+            else did_you_mean(table, known) or "`duckpipe query 'show tables'` lists what exists",
         )
