@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from duckpipe.errors import ConfigError, did_you_mean
+from duckpipe.errors import ConfigError, DuckpipeError, did_you_mean
 
 CONFIG_FILE = "duckpipe.yml"
 _ENV_VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
@@ -209,6 +209,46 @@ class StreamConfig(_Strict):
         return [value] if isinstance(value, str) else value
 
 
+class MaintenanceConfig(_Strict):
+    """``maintenance:``: compact, then vacuum, the tables a run published, after the run."""
+
+    tables: list[str] = []
+    optimize: bool = True
+    target_file_size: int = 128 * 1024 * 1024
+    vacuum: bool = True
+    retention_hours: float = 168.0
+
+    @field_validator("tables", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("target_file_size", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        from duckpipe.cli.table import parse_size  # the same sizes as `duckpipe table optimize`
+
+        try:
+            return parse_size(value)
+        except DuckpipeError as exc:
+            raise ValueError(f"{exc.message}; write bytes or e.g. 128MB, 1GB") from None
+
+    @field_validator("retention_hours")
+    @classmethod
+    def _safe_retention(cls, value: float) -> float:
+        from duckpipe.sinks.maintenance import MIN_RETENTION_HOURS
+
+        if value < MIN_RETENTION_HOURS:
+            raise ValueError(
+                f"{value:g} h is shorter than the safe minimum of {MIN_RETENTION_HOURS:g} h "
+                "(running readers or writers may still need those files); vacuum a table "
+                "that nothing uses by hand: duckpipe table vacuum NAME --retention-hours N --force"
+            )
+        return value
+
+
 class PricesConfig(_Strict):
     """Overrides for the cost advisor's price table (USD)."""
 
@@ -229,6 +269,7 @@ class ProjectConfig(_Strict):
     seeds: dict[str, SeedConfig] = {}
     quality: QualityConfig = QualityConfig()
     streams: dict[str, StreamConfig] = {}
+    maintenance: MaintenanceConfig | None = None
     prices: PricesConfig = PricesConfig()
     pattern: Annotated[str | None, Field(description="the architecture pattern scaffolded")] = None
     kind: Literal["batch", "streaming", "adhoc"] = "batch"

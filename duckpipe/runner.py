@@ -122,6 +122,10 @@ def run_project(
                 record.steps.append(_execute(ctx, step, blocked))
     finally:
         engine.close()
+    if project.config.maintenance is not None:
+        from duckpipe.maintenance import maintain
+
+        record.steps.extend(maintain(lake, project.config.maintenance, record.steps, console))
     failed = [s for s in record.steps if s.status in ("failed", "blocked")]
     record.status = "failed" if failed else "success"
     record.finished_at = datetime.now(UTC).isoformat()

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import click
 
-PATTERNS = ("elt", "etl", "lambda", "kappa", "lakehouse")
+from duckpipe.scaffold import PATTERNS
 
 
 @click.command("init")
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option(
     "--pattern",
-    type=click.Choice(PATTERNS),
+    type=click.Choice(list(PATTERNS)),
     default="elt",
     show_default=True,
-    help="Architecture pattern to scaffold.",
+    help="Architecture pattern to scaffold: "
+    + "; ".join(f"{p.name}: {p.best_for}" for p in PATTERNS.values())
+    + ".",
 )
 @click.option(
     "--format",
@@ -24,9 +26,15 @@ PATTERNS = ("elt", "etl", "lambda", "kappa", "lakehouse")
     help="Table format of the lake (default: the pattern's).",
 )
 def command(directory: str, pattern: str, table_format: str | None) -> None:
-    """Create DIRECTORY with a small project that runs as it is."""
+    """Create DIRECTORY with a small project that runs as it is (see its README.md)."""
     from duckpipe.scaffold import scaffold
 
     created = scaffold(directory, pattern, table_format=table_format)
-    click.echo(f"created {pattern} project in {created}")
-    click.echo(f"next: cd {directory} && duckpipe run")
+    chosen = PATTERNS[pattern]
+    click.echo(f"created {pattern} project in {created} ({chosen.best_for})")
+    if chosen.needs:
+        click.echo(f"needs {chosen.needs}")
+    click.echo("next:")
+    click.echo(f"  cd {directory}")
+    for step in chosen.next_steps:
+        click.echo(f"  {step}")
