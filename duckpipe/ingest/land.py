@@ -1,7 +1,7 @@
 """Land a source into the lake: extract -> validate -> stage -> audit -> commit with position.
 
 One attempt extracts the planned range, runs every batch through the contract (rejected
-rows to the dead letter queue), adds the metadata columns and stages the result. The
+rows to the dead letter queue), stages the result and adds the metadata columns. The
 dead letters are stored first; then the quality gate audits the staged rows, and only
 if it passes are they committed together with the source's new position (one lake
 commit). A crash anywhere before that commit leaves the old position, so the next run
@@ -125,7 +125,7 @@ def _land_once(ctx: RunContext, step: SourceStep, contract: Contract) -> Landed:
     )
     dead = DeadLetters(name, ctx.run_id)
     metadata = MetadataColumns(name, ctx.run_id, datetime.now(UTC))
-    transform = Transform(contract, dead, metadata)
+    transform = Transform(contract, dead, None)  # metadata columns are added after staging
     staging = ctx.project.state_dir / "staging"
     Spool.sweep(staging, keep=ctx.run_id)
     spool = Spool(staging / ctx.run_id / name)
@@ -143,7 +143,7 @@ def _land_once(ctx: RunContext, step: SourceStep, contract: Contract) -> Landed:
         write_dead_letters(ctx.lake, dlq_table(name), dead.table())
         if dead.rows:
             ctx.console.warn(f"source {name}: {dead.summary()} -> {dlq_table(name)}")
-        staged = spool.table()
+        staged = metadata.extend(spool.table())
         if set(cfg.primary_key) != set(extraction.unique_on):
             staged = unique_on_key(ctx, name, staged, cfg)
         rows = staged.num_rows

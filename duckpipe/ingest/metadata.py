@@ -48,6 +48,23 @@ class MetadataColumns:
 
         return pa.schema([*without_metadata(schema), *metadata_fields()])
 
+    def extend(self, table: pa.Table) -> pa.Table:
+        """``table`` with the metadata columns, as slices of one constant array per column.
+
+        The constants are not copied per row, so a staged table of any size costs only the
+        longest chunk's worth of memory for them.
+        """
+        import pyarrow as pa
+
+        base = table.drop_columns([c for c in METADATA_COLUMNS if c in table.column_names])
+        lengths = [len(chunk) for chunk in base.column(0).chunks] if base.num_columns else []
+        longest = max(lengths, default=0)
+        for field, value in zip(metadata_fields(), self.values, strict=True):
+            constant = pa.repeat(value, longest)
+            chunks = [constant.slice(0, n) for n in lengths]
+            base = base.append_column(field, pa.chunked_array(chunks, type=field.type))
+        return base
+
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         import pyarrow as pa
 

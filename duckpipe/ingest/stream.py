@@ -1,7 +1,8 @@
 """The per-batch landing pipeline and the staging spool.
 
-Batches flow ``source -> contract -> lake types -> metadata columns -> spool``; rejected
-rows go to the run's dead letters. A reader thread keeps the source busy while the
+Batches flow ``source -> contract -> lake types (-> metadata columns) -> spool``; rejected
+rows go to the run's dead letters. (A landing adds the constant metadata columns to the
+staged table instead, so the spool does not store them once per row.) A reader thread keeps the source busy while the
 previous batch is validated and spooled, so extraction overlaps with the rest.
 
 The spool is an uncompressed Arrow IPC file under ``.duckpipe/staging``. Written batch
