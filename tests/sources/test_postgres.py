@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 
 from duckpipe.config import SourceConfig
-from duckpipe.errors import ConfigError, SourceError, TransientSourceError
-from duckpipe.sources.postgres import PostgresSource, source_error
+from duckpipe.errors import SourceError
+from duckpipe.sources.postgres import PostgresSource
 from tests.ingest.helpers import data_columns, landed, run, write_project
 
 pytestmark = pytest.mark.postgres
@@ -185,37 +185,6 @@ def test_numeric_without_scale_that_does_not_fit_names_the_column(pg):
     assert "numeric_scale" in str(err.value)
     wider = read_all(pg.uri, table=name, options={"numeric_scale": 13})
     assert wider.column("x")[0].as_py() == Decimal("1.1234567891234")
-
-
-def test_table_and_query_are_mutually_exclusive():
-    with pytest.raises(ConfigError, match="exactly one"):
-        PostgresSource("s", SourceConfig(uri="postgresql://h/db", table="a", query="SELECT 1"))
-
-
-class DriverError(Exception):
-    """Stands in for the driver's exception: a message, a SQLSTATE and an ADBC status."""
-
-    def __init__(self, message: str, sqlstate: str | None = None, status_code: int = 0):
-        super().__init__(message)
-        self.sqlstate = sqlstate
-        self.status_code = status_code
-
-
-@pytest.mark.parametrize(
-    ("error", "transient"),
-    [
-        (DriverError("FATAL: terminating connection due to administrator command", "57P01"), True),
-        (DriverError("could not serialize access", "40001"), True),
-        (DriverError("IO: Failed to connect: Connection refused", None, 10), True),
-        (DriverError('relation "x" does not exist', "42P01"), False),
-        (DriverError("permission denied for table x", "42501"), False),
-        (DriverError('password authentication failed for user "u"', "28P01", 10), False),
-    ],
-)
-def test_driver_errors_are_classified(error, transient):
-    converted = source_error(error, where="sources.s")
-    assert isinstance(converted, TransientSourceError) is transient
-    assert str(error) in str(converted)
 
 
 def test_numerics_up_to_18_digits_keep_every_digit_and_sign(pg):
