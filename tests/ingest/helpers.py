@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pytest
 import yaml
 
 from duckpipe.console import Console
@@ -41,6 +42,12 @@ class Pg:
 
     def scalar(self, sql: str) -> Any:
         return self.table(sql).column(0)[0].as_py()
+
+
+@pytest.fixture
+def pg(postgres_service: Any) -> Pg:
+    """SQL access to the session's PostgreSQL (tests using it are marked postgres)."""
+    return Pg(postgres_service.uri)
 
 
 def write_project(root: Path, sources: dict[str, Any], **extra: Any) -> Project:

@@ -1,10 +1,5 @@
-from __future__ import annotations
+"""The ``pg`` fixture (tests/ingest/helpers.py) for these tests."""
 
-import pytest
+from tests.ingest.helpers import pg
 
-from tests.ingest.helpers import Pg
-
-
-@pytest.fixture
-def pg(postgres_service) -> Pg:
-    return Pg(postgres_service.uri)
+__all__ = ["pg"]
