@@ -75,7 +75,7 @@ def test_init_run_query_and_history(tmp_path: Path) -> None:
     runs = json.loads(history.stdout)
     assert runs[0]["status"] == "success"
     landed = {s["name"]: s["rows"] for s in runs[0]["steps"] if s["kind"] == "source"}
-    assert landed == {"orders": 3000, "customers": 500, "payments": 3457}
+    assert landed == {"orders": 3000, "customers": 500, "payments": 3457, "order_events": 79}
 
 
 def test_init_refuses_a_non_empty_directory(tmp_path: Path) -> None:
