@@ -79,7 +79,7 @@ PATTERNS: dict[str, Pattern] = {
             (
                 "duckpipe run",
                 "cp data/arriving/*.csv data/orders/ && duckpipe run",
-                "duckpipe table history silver_orders",
+                "duckpipe table history gold_daily_revenue",
                 "duckpipe query --as-of 0 'select * from gold_daily_revenue'",
             ),
         ),
