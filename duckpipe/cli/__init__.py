@@ -22,7 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compile": ("duckpipe.cli.compile", "Write each model's compiled SQL to target/compiled/."),
     "lineage": ("duckpipe.cli.lineage", "Show where a model's column comes from, across models."),
     "history": ("duckpipe.cli.history", "Show the local run history."),
-    "table": ("duckpipe.cli.table", "Inspect and maintain a lake table: history, show, optimize, zorder, vacuum."),
+    "table": (
+        "duckpipe.cli.table",
+        "Inspect and maintain a lake table: history, show, optimize, zorder, vacuum.",
+    ),
     "dlq": ("duckpipe.cli.dlq", "Inspect and replay rows a source contract rejected."),
     "cost-report": ("duckpipe.cli.cost_report", "Cost advice from a lake's metadata, in money."),
     "check": ("duckpipe.cli.check", "Run the SodaCL checks on current data; show failed rows."),
