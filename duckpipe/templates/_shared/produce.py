@@ -25,9 +25,15 @@ def main() -> None:
 
     from kafka import KafkaProducer
     from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import TopicAlreadyExistsError
+    from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=args.bootstrap)
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=args.bootstrap)
+    except KafkaError:  # nothing answered the bootstrap
+        raise SystemExit(
+            f"no Kafka broker answers at {args.bootstrap}: start one, or point "
+            "KAFKA_BOOTSTRAP (or --bootstrap) at yours"
+        ) from None
     try:
         admin.create_topics([NewTopic(args.topic, args.partitions, 1)])
     except TopicAlreadyExistsError:
