@@ -81,8 +81,15 @@ class RichConsole(Console):
     def __init__(self, stream: TextIO | None = None, *, quiet: bool = False) -> None:
         from rich.console import Console as _Rich
 
+        # piped output has no terminal width to follow; tables take the width they need
         self.rich = _Rich(file=stream or sys.stderr, highlight=False)
-        self.out = _Rich(file=sys.stdout, highlight=False) if stream is None else self.rich
+        if not self.rich.is_terminal:
+            self.rich.width = 240
+        self.out = self.rich
+        if stream is None:
+            self.out = _Rich(file=sys.stdout, highlight=False)
+            if not self.out.is_terminal:
+                self.out.width = 240
         self.quiet = quiet
 
     def event(self, kind: str, /, **fields: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -62,18 +63,36 @@ def command(
             s.name,
             s.status,
             "" if s.rows is None else f"{s.rows:,}",
+            _checks_cell(s.checks),
             f"{s.table} v{s.version}" if s.version is not None else "",
             f"{s.seconds:.2f}s",
         )
         for s in report.record.steps
     ]
     console.table(
-        f"run {report.record.run_id}", ["kind", "name", "status", "rows", "written", "time"], rows
+        f"run {report.record.run_id}",
+        ["kind", "name", "status", "rows", "checks", "written", "time"],
+        rows,
     )
-    failed = [s for s in report.record.steps if s.status != "ok"]
+    steps = report.record.steps
+    checks = [c for s in steps for c in s.checks]
+    passed = sum(c.get("outcome") == "pass" for c in checks)
+    not_ok = [s for s in steps if s.status != "ok"]
     console.info(
-        f"{'ok' if report.ok else 'FAILED'}: {len(report.record.steps) - len(failed)} ok, "
-        f"{len(failed)} not ok, in {report.seconds:.2f}s"
+        f"{'ok' if report.ok else 'FAILED'}: {len(steps) - len(not_ok)} steps ok, "
+        f"{len(not_ok)} not ok; checks {passed}/{len(checks)} passed; "
+        f"{sum(s.rows or 0 for s in steps if s.kind == 'source'):,} rows landed; "
+        f"{sum(s.version is not None for s in steps)} table versions written; "
+        f"{report.seconds:.2f}s"
     )
     if not report.ok:
         ctx.exit(1)
+
+
+def _checks_cell(checks: list[dict[str, Any]]) -> str:
+    """'3/3' passed, with the outcomes that were not a pass spelled out."""
+    if not checks:
+        return ""
+    passed = sum(c.get("outcome") == "pass" for c in checks)
+    others = sorted({str(c.get("outcome")) for c in checks} - {"pass"})
+    return f"{passed}/{len(checks)}" + (f" ({', '.join(others)})" if others else "")
