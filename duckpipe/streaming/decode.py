@@ -48,6 +48,15 @@ DTYPE_ALIASES = {
     "binary": "BLOB",
     "bytes": "BLOB",
 }
+_UNDECODABLE = """case
+    when _value is null then 'the message has no value'
+    when _text is null then 'the value is not UTF-8 text'
+    when not json_valid(_text) then 'the value is not valid JSON'
+    when json_type(_text) <> 'OBJECT'
+        then 'the JSON value is ' || lower(json_type(_text)) || ', not an object'
+    end"""
+_OBJECTS = """(select _text from (select try(decode(_value)) as _text from _dp_raw)
+    where case when json_valid(_text) then json_type(_text) = 'OBJECT' else false end)"""
 _INTEGER_KINDS = "('UBIGINT', 'BIGINT')"
 _NUMBER_KINDS = "('UBIGINT', 'BIGINT', 'DOUBLE')"
 
@@ -121,40 +130,23 @@ class JsonDecoder:
 
     def decode(self, raw: pa.Table) -> Decoded:
         """Split ``raw`` (``raw_schema()``) into decoded rows and rejects (raw columns + ``_reason``)."""
+        import pyarrow.compute as pc
+
         self.engine.register("_dp_raw", raw)
-        self.engine.execute(
-            """create or replace temp table _dp_chk as
-            select *, case
-                when _value is null then 'the message has no value'
-                when _text is null then 'the value is not UTF-8 text'
-                when not json_valid(_text) then 'the value is not valid JSON'
-                when json_type(_text) <> 'OBJECT'
-                    then 'the JSON value is ' || lower(json_type(_text)) || ', not an object'
-                end as _reason
-            from (select *, try(decode(_value)) as _text from _dp_raw)""",
-            where=self.where,
-        )
-        self.engine.unregister("_dp_raw")
-        new_fields = self._learn_new_fields()
-        self.engine.execute(self._check_sql(), where=self.where)
-        payload = "unnest(_val)," if self.known else ""
-        rows = self.engine.arrow(
-            f"select {_META}, _value, {payload.rstrip(',')} from _dp_dec where _reason is null"
-            if self.known
-            else f"select {_META}, _value from _dp_dec where _reason is null",
-            where=self.where,
-        )
-        rejects = self.engine.arrow(
-            f"select {_META}, _value, _reason from _dp_dec where _reason is not null",
-            where=self.where,
-        )
-        self.engine.execute("drop table if exists _dp_chk; drop table if exists _dp_dec")
+        try:
+            new_fields = self._learn_new_fields()
+            decoded = self.engine.arrow(self._decode_sql(), where=self.where)
+        finally:
+            self.engine.unregister("_dp_raw")
+        failed = pc.is_valid(decoded.column("_reason"))
+        rows = decoded.filter(pc.invert(failed)).drop_columns(["_reason"])
+        rejects = decoded.filter(failed).select([*META_COLUMNS, "_value", "_reason"])
         return Decoded(rows, rejects, new_fields)
 
     # -- schema --------------------------------------------------------------------
     def _learn_new_fields(self) -> list[str]:
         keys = self.engine.arrow(
-            "select distinct unnest(json_keys(_text)) as k from _dp_chk where _reason is null"
+            f"select distinct unnest(json_keys(_text)) as k from {_OBJECTS}"
         ).column("k")
         unknown = [k for k in keys.to_pylist() if k not in self.known and k not in META_COLUMNS]
         declared = {*self.contract.required_fields, *self.contract.not_null}
@@ -166,7 +158,7 @@ class JsonDecoder:
         structure = (
             self.engine.arrow(
                 f"select json_group_structure(json_transform(_text, {sql_string(probe)})::JSON) "
-                "from _dp_chk where _reason is null"
+                f"from {_OBJECTS}"
             )
             .column(0)[0]
             .as_py()
@@ -180,8 +172,8 @@ class JsonDecoder:
                 added.append(name)
         return added
 
-    def _check_sql(self) -> str:
-        """The statement that types every field and writes the first failure as ``_reason``."""
+    def _decode_sql(self) -> str:
+        """One query: every field typed, and the first failure of each message as ``_reason``."""
         contract = self.contract
         checks: list[str] = []
         keys_needed = bool(contract.required_fields) or contract.schema_policy == "freeze"
@@ -213,20 +205,19 @@ class JsonDecoder:
         columns = ["*"]
         if self.known:
             columns += [
-                f"json_transform(_text, {structure}) as _val",
-                f"json_transform(_text, {raw_structure}) as _raw",
+                f"case when _bad is null then json_transform(_text, {structure}) end as _val",
+                f"case when _bad is null then json_transform(_text, {raw_structure}) end as _raw",
             ]
         if keys_needed:
-            columns.append("json_keys(_text) as _keys")
-        reason = "_reason"
-        if checks:
-            reason = f"coalesce(_reason, case {' '.join(checks)} end)"
-        return f"""create or replace temp table _dp_dec as
-            select * replace ({reason} as _reason) from (
-                select {", ".join(columns)} from _dp_chk where _reason is null
+            columns.append("case when _bad is null then json_keys(_text) end as _keys")
+        reason = f"coalesce(_bad, case {' '.join(checks)} end)" if checks else "_bad"
+        payload = ", unnest(_val)" if self.known else ""
+        return f"""select {_META}, _value{payload}, {reason} as _reason from (
+            select {", ".join(columns)} from (
+                select *, {_UNDECODABLE} as _bad
+                from (select *, try(decode(_value)) as _text from _dp_raw)
             )
-            union all by name
-            select * from _dp_chk where _reason is not null"""
+        )"""
 
 
 def _type_of(structure: object) -> str | None:

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from duckpipe.errors import (
     CommitConflict,
@@ -232,7 +232,9 @@ class StreamPipeline:
         return output.filter(pc.greater_equal(starts, floor))
 
     # -- committing ----------------------------------------------------------------
-    def commit(self, result: BatchResult, end: Offsets, replaying: bool) -> None:
+    def commit(
+        self, result: BatchResult, end: Offsets, replaying: bool, group_metadata: Any = None
+    ) -> None:
         """DLQ table -> DLQ topic transaction -> lake commit with offsets -> group offsets."""
         current = self._fence(end)
         offsets = dict(current.offsets)
@@ -251,7 +253,7 @@ class StreamPipeline:
                 self.config.dlq_topic,
                 result.rejects,
                 end,
-                self.consumer.group_metadata(),
+                group_metadata,
             )
         mode, merge = self._write_mode(result.output, replaying)
         try:
@@ -277,11 +279,13 @@ class StreamPipeline:
         self.status.commits += 1
         self.status.dead_letters += dead
         self.status.windows += result.windows
-        if self.producer is None:
-            try:
-                self.consumer.commit(end)
-            except DuckpipeError as exc:  # lag monitoring only: the lake holds the truth
-                self._warn_once("group-commit", f"group offsets not committed: {exc}")
+
+    def commit_group(self, end: Offsets) -> None:
+        """Group offsets after the lake commit, for lag monitoring only (the lake holds the truth)."""
+        try:
+            self.consumer.commit(end)
+        except DuckpipeError as exc:
+            self._warn_once("group-commit", f"group offsets not committed: {exc}")
 
     def _fence(self, end: Offsets) -> StreamPosition:
         """The stored position, after checking no other instance moved our partitions."""

@@ -21,6 +21,7 @@ from duckpipe.console import Console, NullConsole
 from duckpipe.errors import CommitConflict, ConfigError, StreamFenced, did_you_mean
 from duckpipe.streaming.backends import BEGINNING, END, Offsets, TopicPartition
 from duckpipe.streaming.batch import in_order
+from duckpipe.streaming.committer import Committer
 from duckpipe.streaming.position import writer_id
 
 if TYPE_CHECKING:
@@ -105,6 +106,8 @@ class StreamRunner:
         self.fresh_windows = False
         self.assign_error: BaseException | None = None
         self.report = StreamReport(pipeline.name)
+        self.committer = Committer(pipeline)
+        self.submitted: Offsets = {}
         self._bar: Any = None
         self._last_status = time.monotonic()
         pipeline.stop_requested = lambda: self.stopping is not None
@@ -112,6 +115,7 @@ class StreamRunner:
     # -- assignment callbacks (run inside poll) ------------------------------------
     def _on_assign(self, partitions: list[TopicPartition]) -> Offsets:
         try:
+            self.committer.drain()  # positions are read after the batch in flight is committed
             return self._starts(partitions)
         except BaseException as exc:  # kafka-python swallows listener errors: re-raise after poll
             self.assign_error = exc
@@ -145,6 +149,7 @@ class StreamRunner:
             self.replay_offsets = {}
             self.replay_watermark = stored.watermark_us
         self.expected = {tp: o for tp, o in starts.items() if o >= 0}
+        self.submitted = dict(stored.offsets)
         self.unresolved = {tp: o for tp, o in starts.items() if o < 0}
         self.assigned = list(partitions)
         self.ends = None
@@ -153,6 +158,10 @@ class StreamRunner:
         return starts
 
     def _on_revoke(self, partitions: list[TopicPartition]) -> None:
+        try:
+            self.committer.drain()  # what we consumed is committed before the partitions go
+        except BaseException as exc:
+            self.assign_error = exc
         self.assigned = [tp for tp in self.assigned if tp not in partitions]
         self.reassigned = True
 
@@ -196,6 +205,9 @@ class StreamRunner:
             self.p.close()
             self.report.seconds = time.monotonic() - started
             self.report.offsets = _named(self.p.committed.offsets)
+            self.report.commits = self.status.commits
+            self.report.dead_letters = self.status.dead_letters
+            self.report.windows = self.status.windows
         return self.report
 
     def _loop(self) -> None:
@@ -205,44 +217,52 @@ class StreamRunner:
         idle_since = time.monotonic()
         with self.console.progress(f"stream {self.p.name}") as bar:
             self._bar = bar
-            while self.stopping is None:
-                if self.reassigned:
-                    self.reassigned = False
-                    self._after_assignment(batcher)
-                    continue
-                batch = self.p.retrying(
-                    lambda: batcher.collect(
-                        self.expected,
-                        interrupted=self._interrupted,
-                        stopping=lambda: self.stopping is not None,
-                    ),
-                    "reading from Kafka",
-                )
-                if batch is None:
-                    continue
-                if batch.size or self._position_moved(batch):
-                    self._process(batch)
-                    idle_since = time.monotonic()
-                self._tick()
-                if self.options.once and self._caught_up(batch):
-                    self.stopping = self.stopping or "once"
-                idle = self.options.idle_exit
-                if idle is not None and time.monotonic() - idle_since > idle:
-                    self.stopping = self.stopping or "idle"
+            try:
+                self._run_batches(batcher, idle_since)
+            finally:
+                self.committer.drain()  # the batch in flight is committed before we stop
+                self._commit_group()
             self._show_status()
         self.report.stopped_by = self.stopping or "end"
+
+    def _run_batches(self, batcher: Batcher, idle_since: float) -> None:
+        while self.stopping is None:
+            if self.reassigned:
+                self.reassigned = False
+                self._after_assignment(batcher)
+                continue
+            batch = self.p.retrying(
+                lambda: batcher.collect(
+                    self.expected,
+                    interrupted=self._interrupted,
+                    stopping=lambda: self.stopping is not None,
+                ),
+                "reading from Kafka",
+            )
+            if batch is None:
+                continue
+            if batch.size or self._position_moved(batch):
+                self._submit(batch)
+                idle_since = time.monotonic()
+            self._commit_group()
+            self._tick()
+            if self.options.once and self._caught_up(batch):
+                self.stopping = self.stopping or "once"
+            idle = self.options.idle_exit
+            if idle is not None and time.monotonic() - idle_since > idle:
+                self.stopping = self.stopping or "idle"
 
     def _interrupted(self) -> bool:
         """Called after every poll: keeps the status line live and reports reassignments."""
         self._tick()
+        self.committer.check()
         if self.assign_error is not None:
             error, self.assign_error = self.assign_error, None
             raise error
         return self.reassigned
 
     def _position_moved(self, batch: MicroBatch) -> bool:
-        committed = self.p.committed.offsets
-        return any(committed.get(tp) != o for tp, o in batch.end.items())
+        return any(self.submitted.get(tp) != o for tp, o in batch.end.items())
 
     def _caught_up(self, batch: MicroBatch) -> bool:
         if not self.assigned:
@@ -254,22 +274,28 @@ class StreamRunner:
             for tp, end in self.ends.items()
         )
 
-    def _process(self, batch: MicroBatch) -> None:
-        replaying = self._replaying(batch)
+    def _submit(self, batch: MicroBatch) -> None:
+        """Hand the batch to the committer (it processes and commits while we poll on)."""
+        from duckpipe.streaming.committer import Job
+
         idle = None
         if self.p.windows is not None:
             idle = {tp: False for tp in self.assigned}  # unknown lag counts as busy
             with contextlib.suppress(Exception):
                 lag = self.p.consumer.lag()
                 idle = {tp: lag.get(tp, 1) == 0 for tp in self.assigned}
-        result = self.p.process(batch.records, replaying=replaying, idle=idle)
-        self.p.retrying(lambda: self.p.commit(result, batch.end, replaying), "committing")
-        self.status.add(batch.size)
+        metadata = self.p.consumer.group_metadata() if self.p.producer is not None else None
+        self.committer.submit(Job(batch.records, batch.end, self._replaying(batch), idle, metadata))
+        self.submitted.update(batch.end)
         self.report.records += batch.size
         self.report.batches += 1
-        self.report.commits = self.status.commits
-        self.report.dead_letters = self.status.dead_letters
-        self.report.windows = self.status.windows
+
+    def _commit_group(self) -> None:
+        """Group offsets for lag monitoring, after the lake commit (never the source of truth)."""
+        self.committer.check()
+        done = self.committer.take_committed()
+        if done is not None and self.p.producer is None:
+            self.p.commit_group(done)
 
     def _replaying(self, batch: MicroBatch) -> bool:
         if not self.replay_until:

@@ -56,6 +56,8 @@ class ConfluentConsumer:
             "session.timeout.ms": 10_000,
             "heartbeat.interval.ms": 1_000,
             "fetch.wait.max.ms": 100,
+            # prefetch generously: the default (100k messages) stalls fast consumers
+            "queued.min.messages": 1_000_000,
             "error_cb": self._error,
         }
         if settings.instance_id:
@@ -142,13 +144,16 @@ class ConfluentConsumer:
         if not messages:
             return None
         good = [m for m in messages if m.error() is None]
-        for bad in (m for m in messages if m.error() is not None):
-            self._error(bad.error())
-        self._raise_fatal()
+        if len(good) < len(messages):
+            for bad in (m for m in messages if m.error() is not None):
+                self._error(bad.error())
+            self._raise_fatal()
         if not good:
             return None
+        topics = self.settings.topics
+        single = len(topics) == 1 and not self.settings.pattern
         return raw_table(
-            [m.topic() for m in good],
+            [topics[0]] * len(good) if single else [m.topic() for m in good],
             [m.partition() for m in good],
             [m.offset() for m in good],
             [m.timestamp()[1] for m in good],

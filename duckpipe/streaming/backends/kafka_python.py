@@ -59,6 +59,7 @@ class KafkaPythonConsumer:
             "session_timeout_ms": 10_000,
             "heartbeat_interval_ms": 1_000,
             "fetch_max_wait_ms": 100,
+            "max_partition_fetch_bytes": 10 * 1024 * 1024,
             "reconnect_backoff_ms": 100,
             "reconnect_backoff_max_ms": 5000,
         }
