@@ -51,9 +51,8 @@ DTYPE_ALIASES = {
 _UNDECODABLE = """case
     when _value is null then 'the message has no value'
     when _text is null then 'the value is not UTF-8 text'
-    when not json_valid(_text) then 'the value is not valid JSON'
-    when json_type(_text) <> 'OBJECT'
-        then 'the JSON value is ' || lower(json_type(_text)) || ', not an object'
+    when _type is null then 'the value is not valid JSON'
+    when _type <> 'OBJECT' then 'the JSON value is ' || lower(_type) || ', not an object'
     end"""
 _OBJECTS = """(select _text from (select try(decode(_value)) as _text from _dp_raw)
     where case when json_valid(_text) then json_type(_text) = 'OBJECT' else false end)"""
@@ -134,21 +133,25 @@ class JsonDecoder:
 
         self.engine.register("_dp_raw", raw)
         try:
-            new_fields = self._learn_new_fields()
             decoded = self.engine.arrow(self._decode_sql(), where=self.where)
+            new_fields = self._learn(decoded.column("_keys"))
+            if new_fields:  # rare: the schema grew; type the batch again with the new fields
+                decoded = self.engine.arrow(self._decode_sql(), where=self.where)
         finally:
             self.engine.unregister("_dp_raw")
         failed = pc.is_valid(decoded.column("_reason"))
-        rows = decoded.filter(pc.invert(failed)).drop_columns(["_reason"])
+        rows = decoded.filter(pc.invert(failed)).drop_columns(["_reason", "_keys"])
         rejects = decoded.filter(failed).select([*META_COLUMNS, "_value", "_reason"])
         return Decoded(rows, rejects, new_fields)
 
     # -- schema --------------------------------------------------------------------
-    def _learn_new_fields(self) -> list[str]:
-        keys = self.engine.arrow(
-            f"select distinct unnest(json_keys(_text)) as k from {_OBJECTS}"
-        ).column("k")
-        unknown = [k for k in keys.to_pylist() if k not in self.known and k not in META_COLUMNS]
+    def _learn(self, keys: pa.ChunkedArray) -> list[str]:
+        """Types for fields not seen before (``evolve``), inferred from this batch."""
+        import pyarrow.compute as pc
+
+        seen = pc.unique(pc.list_flatten(keys)).to_pylist() if len(keys) else []
+        unknown = [k for k in seen if k is not None and k not in self.known]
+        unknown = [k for k in unknown if k not in META_COLUMNS]
         declared = {*self.contract.required_fields, *self.contract.not_null}
         if self.contract.schema_policy != "evolve" and self.known:
             unknown = [k for k in unknown if k in declared]  # freeze/discard learn declared fields
@@ -173,51 +176,67 @@ class JsonDecoder:
         return added
 
     def _decode_sql(self) -> str:
-        """One query: every field typed, and the first failure of each message as ``_reason``."""
+        """One query: every field typed, and the first failure of each message as ``_reason``.
+
+        JSON kinds (``json_type``) are read for the typed fields in one call, so a value
+        of the wrong kind (4.5 for a BIGINT, "5" for a DOUBLE) is caught, not coerced.
+        """
         contract = self.contract
+        typed = [n for n, t in self.known.items() if t != "VARCHAR"]
+        kind = {name: f"_kinds[{i + 1}]" for i, name in enumerate(typed)}
         checks: list[str] = []
-        keys_needed = bool(contract.required_fields) or contract.schema_policy == "freeze"
         for name in contract.required_fields:
             checks.append(
                 f"when not list_contains(_keys, {sql_string(name)}) "
                 f"then {sql_string(f'required field {name!r} is missing')}"
             )
         for name in contract.not_null:
-            null = f"_raw.{ident(name)} is null" if name in self.known else "true"
+            if name in kind:
+                null = f"({kind[name]} is null or {kind[name]} = 'NULL')"
+            elif name in self.known:
+                null = f"_val.{ident(name)} is null"
+            else:
+                null = "true"
             checks.append(f"when {null} then {sql_string(f'field {name!r} is null')}")
-        for name, dtype in self.known.items():
-            raw, val = f"_raw.{ident(name)}", f"_val.{ident(name)}"
+        for name in typed:
+            dtype, k = self.known[name], kind[name]
             accepted = _accepted_kinds(dtype)
-            kind_ok = f"json_type({raw}) in {accepted}" if accepted else "true"
+            wrong = f"{k} not in {accepted} or " if accepted else ""
+            value = f"left(json_extract(_text, {_path(name)})::VARCHAR, 80)"
             checks.append(
-                f"when {raw} is not null and (not ({kind_ok}) or {val} is null) "
-                f"then {sql_string(f'field {name!r} is not {dtype}: ')} || left({raw}, 80)"
+                f"when {k} is not null and {k} <> 'NULL' and ({wrong}_val.{ident(name)} is null) "
+                f"then {sql_string(f'field {name!r} is not {dtype}: ')} || {value}"
             )
         if contract.schema_policy == "freeze":
             allowed = "[" + ", ".join(sql_string(k) for k in self.known) + "]::VARCHAR[]"
+            unexpected = f"list_filter(_keys, lambda k: not list_contains({allowed}, k))"
             checks.append(
-                f"when len(list_filter(_keys, lambda k: not list_contains({allowed}, k))) > 0 "
-                "then 'unexpected field ' || list_filter(_keys, lambda k: not list_contains("
-                f"{allowed}, k))[1] || ' (schema_policy: freeze)'"
+                f"when len({unexpected}) > 0 "
+                f"then 'unexpected field ' || {unexpected}[1] || ' (schema_policy: freeze)'"
             )
-        structure = sql_string(json.dumps(self.known))
-        raw_structure = sql_string(json.dumps({k: "JSON" for k in self.known}))
-        columns = ["*"]
+        columns = ["*", "case when _bad is null then json_keys(_text) end as _keys"]
         if self.known:
-            columns += [
-                f"case when _bad is null then json_transform(_text, {structure}) end as _val",
-                f"case when _bad is null then json_transform(_text, {raw_structure}) end as _raw",
-            ]
-        if keys_needed:
-            columns.append("case when _bad is null then json_keys(_text) end as _keys")
+            structure = sql_string(json.dumps(self.known))
+            columns.append(
+                f"case when _bad is null then json_transform(_text, {structure}) end as _val"
+            )
+        if typed:
+            paths = "[" + ", ".join(_path(n) for n in typed) + "]"
+            columns.append(f"case when _bad is null then json_type(_text, {paths}) end as _kinds")
         reason = f"coalesce(_bad, case {' '.join(checks)} end)" if checks else "_bad"
         payload = ", unnest(_val)" if self.known else ""
-        return f"""select {_META}, _value{payload}, {reason} as _reason from (
+        return f"""select {_META}, _value{payload}, _keys, {reason} as _reason from (
             select {", ".join(columns)} from (
-                select *, {_UNDECODABLE} as _bad
-                from (select *, try(decode(_value)) as _text from _dp_raw)
+                select *, {_UNDECODABLE} as _bad from (
+                    select *, try(json_type(_text)) as _type
+                    from (select *, try(decode(_value)) as _text from _dp_raw)
+                )
             )
         )"""
+
+
+def _path(name: str) -> str:
+    return sql_string('$."' + name.replace('"', '\\"') + '"')
 
 
 def _type_of(structure: object) -> str | None:
