@@ -267,3 +267,53 @@ def test_stream_with_sql_and_bytes_values(kafka_service, topic, tmp_path):
         (b"plain text", 10),
         (b"", 0),
     ]
+
+
+def test_a_topic_pattern_reads_every_matching_topic(kafka_service, tmp_path):
+    boot = kafka_service.bootstrap
+    prefix = f"pat-{uuid.uuid4().hex[:6]}"
+    for suffix in ("a", "b", "other"):
+        create_topic(boot, f"{prefix}-{suffix}")
+        produce(boot, f"{prefix}-{suffix}", [(0, {"id": i, "src": suffix}) for i in range(3)])
+    root = write_project(
+        tmp_path / "proj",
+        f"""
+name: pattern
+sources:
+  clicks:
+    uri: kafka://{boot}
+    topic_pattern: "{prefix}-[ab]"
+    group_id: g-{prefix}
+streams:
+  raw:
+    source: clicks
+    table: raw
+    max_interval: 0.5s
+""",
+    )
+    once(root, "raw")
+    rows = table(root, "raw")
+    assert sorted((r["_topic"], r["id"]) for r in rows) == [
+        (f"{prefix}-{s}", i) for s in ("a", "b") for i in range(3)
+    ]
+
+
+@pytest.mark.parametrize("client", ["confluent-kafka", "kafka-python"])
+def test_the_kafka_source_reads_a_bounded_range(kafka_service, topic, client):
+    from duckpipe.config import SourceConfig
+    from duckpipe.sources import make_source
+
+    boot = kafka_service.bootstrap
+    produce(boot, topic, [(i % 2, click(i)) for i in range(10)], transactional_id=f"s-{topic}")
+    produce(boot, topic, [(0, click(99))], transactional_id=f"s-{topic}", abort=True)
+    cfg = SourceConfig(uri=f"kafka://{boot}", topics=[topic], client=client)
+    source = make_source("clicks", cfg)
+    first = source.extract(source.plan(None))
+    rows = first.reader.read_all()
+    assert sorted(rows.column("id").to_pylist()) == list(range(10))
+    position = first.next_position()
+    # partition 0: 5 records, a commit marker, the aborted record and its abort marker
+    assert position == {"offsets": {topic: {"0": 8, "1": 6}}}
+    produce(boot, topic, [(1, click(10))])
+    second = source.extract(source.plan(position))
+    assert second.reader.read_all().column("id").to_pylist() == [10]
