@@ -35,6 +35,8 @@ _API: dict[str, str] = {
     "BatchDataIngester": "duckpipe.ingest.api",
     "DataQualityFramework": "duckpipe.quality.framework",
     "analyze_lake": "duckpipe.advisor",
+    "run_stream": "duckpipe.streaming",
+    "StreamOptions": "duckpipe.streaming",
 }
 
 
