@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pyarrow as pa
 
@@ -24,6 +25,9 @@ DUCKPIPE = (
 
 class StreamProcess:
     """One ``duckpipe stream NAME`` child in its own process group, logging to a file."""
+
+    started: ClassVar[list[StreamProcess]] = []
+    """Every process started, so that a failing test leaves none behind."""
 
     def __init__(self, root: Path, name: str, *args: str) -> None:
         self.root = root
@@ -46,6 +50,7 @@ class StreamProcess:
                 env=env,
             )
         self.starts += 1
+        StreamProcess.started.append(self)
 
     def signal(self, sig: signal.Signals) -> None:
         assert self.proc is not None
