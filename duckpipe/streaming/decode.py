@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from duckpipe.engine import Engine
 
 META_COLUMNS = ("_topic", "_partition", "_offset", "_timestamp", "_key", "_headers")
-_META = ", ".join(META_COLUMNS)
 DTYPE_ALIASES = {
     "int": "BIGINT",
     "int64": "BIGINT",
@@ -115,6 +114,8 @@ class JsonDecoder:
             self.known[name] = self._checked_type(name, duckdb_type(dtype))
         for name, dtype in (known or {}).items():
             self.known.setdefault(name, dtype)
+        self._arrow_key: tuple[tuple[str, str], ...] | None = None
+        self._arrow_schema: pa.Schema | None = None
 
     def _checked_type(self, name: str, dtype: str) -> str:
         try:
@@ -128,10 +129,21 @@ class JsonDecoder:
         return dtype
 
     def decode(self, raw: pa.Table) -> Decoded:
-        """Split ``raw`` (``raw_schema()``) into decoded rows and rejects (raw columns + ``_reason``)."""
+        """Split ``raw`` (``raw_schema()``) into decoded rows and rejects (raw columns + ``_reason``).
+
+        The Kafka columns of both come from ``raw`` itself (by row number), so their Arrow
+        types are the same whichever path decoded the batch.
+        """
+        import pyarrow as pa
         import pyarrow.compute as pc
 
-        self.engine.register("_dp_raw", raw)
+        fast = self._fast(raw)
+        if fast is not None:
+            return fast
+        values = pa.table(
+            {"_i": pa.array(range(raw.num_rows), pa.int64()), "_value": raw.column("_value")}
+        )
+        self.engine.register("_dp_raw", values)
         try:
             decoded = self.engine.arrow(self._decode_sql(), where=self.where)
             new_fields = self._learn(decoded.column("_keys"))
@@ -140,9 +152,36 @@ class JsonDecoder:
         finally:
             self.engine.unregister("_dp_raw")
         failed = pc.is_valid(decoded.column("_reason"))
-        rows = decoded.filter(pc.invert(failed)).drop_columns(["_reason", "_keys"])
-        rejects = decoded.filter(failed).select([*META_COLUMNS, "_value", "_reason"])
+        good, bad = decoded.filter(pc.invert(failed)), decoded.filter(failed)
+        rows = raw.select([*META_COLUMNS, "_value"]).take(good.column("_i"))
+        for name in self.known:
+            rows = rows.append_column(name, good.column(name))
+        rejects = raw.select([*META_COLUMNS, "_value"]).take(bad.column("_i"))
+        rejects = rejects.append_column("_reason", bad.column("_reason"))
         return Decoded(rows, rejects, new_fields)
+
+    def _fast(self, raw: pa.Table) -> Decoded | None:
+        """Every message fits the known schema: let Arrow's JSON reader type them (no rejects)."""
+        import pyarrow as pa
+
+        from duckpipe.streaming.fastjson import read_known
+
+        if not self.known:
+            return None
+        key = tuple(self.known.items())
+        if self._arrow_key != key:
+            names = ", ".join(f"null::{t} as {ident(n)}" for n, t in self.known.items())
+            self._arrow_schema = self.engine.arrow(f"select {names} limit 0").schema
+            self._arrow_key = key
+        typed = read_known(raw.column("_value"), self._arrow_schema, self.contract)
+        if typed is None:
+            return None
+        rows = raw.select([*META_COLUMNS, "_value"])
+        for typed_field, column in zip(typed.schema, typed.columns, strict=True):
+            rows = rows.append_column(typed_field, column)
+        rejects = rows.schema.empty_table().select([*META_COLUMNS, "_value"])
+        rejects = rejects.append_column("_reason", pa.array([], pa.string()))
+        return Decoded(rows, rejects, [])
 
     # -- schema --------------------------------------------------------------------
     def _learn(self, keys: pa.ChunkedArray) -> list[str]:
@@ -225,7 +264,7 @@ class JsonDecoder:
             columns.append(f"case when _bad is null then json_type(_text, {paths}) end as _kinds")
         reason = f"coalesce(_bad, case {' '.join(checks)} end)" if checks else "_bad"
         payload = ", unnest(_val)" if self.known else ""
-        return f"""select {_META}, _value{payload}, _keys, {reason} as _reason from (
+        return f"""select _i{payload}, _keys, {reason} as _reason from (
             select {", ".join(columns)} from (
                 select *, {_UNDECODABLE} as _bad from (
                     select *, try(json_type(_text)) as _type

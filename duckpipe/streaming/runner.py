@@ -109,6 +109,7 @@ class StreamRunner:
         self.committer = Committer(pipeline)
         self.submitted: Offsets = {}
         self._bar: Any = None
+        self._shown = 0
         self._last_status = time.monotonic()
         pipeline.stop_requested = lambda: self.stopping is not None
 
@@ -374,7 +375,8 @@ class StreamRunner:
             self.status.lag = self.p.consumer.lag()
         self.status.tick()
         if self._bar is not None:
-            self._bar.advance(0, rate=self.status.line())
+            shown, self._shown = self._shown, self.status.records
+            self._bar.advance(self.status.records - shown, rate=self.status.line())
         self.console.event("stream_status", **self.status.fields())
 
     def _install_signals(self) -> dict[int, Any]:

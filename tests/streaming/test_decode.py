@@ -154,3 +154,33 @@ def test_unknown_contract_dtype_names_the_field(engine):
 )
 def test_dtype_aliases(alias, expected):
     assert duckdb_type(alias) == expected
+
+
+def test_the_fast_path_gives_what_the_checked_path_gives(engine):
+    known = {
+        "id": "BIGINT",
+        "name": "VARCHAR",
+        "amount": "DOUBLE",
+        "at": "TIMESTAMPTZ",
+        "tags": "VARCHAR[]",
+    }
+    clean = raw(
+        [
+            {"id": i, "name": f"n{i}", "amount": i / 3, "at": "2024-05-01T10:00:00Z", "tags": ["a"]}
+            for i in range(50)
+        ]
+        + [{"id": 99, "amount": 3, "at": None}]
+    )
+    fast = JsonDecoder(engine, ContractConfig(), known=known)
+    checked = JsonDecoder(engine, ContractConfig(), known=known)
+    checked._fast = lambda raw: None  # type: ignore[method-assign]
+    assert fast._fast(clean) is not None
+    assert fast.decode(clean).rows.equals(checked.decode(clean).rows)
+    dirty = raw(
+        [{"id": 1, "amount": 2.5}, {"id": 2.5}, {"id": 3, "name": {"x": 1}}, {"id": 4, "new": 1}]
+    )
+    assert fast._fast(dirty) is None  # one bad value, a new field: the checked path decides
+    got = fast.decode(dirty)
+    assert got.rows.column("id").to_pylist() == [1, 3, 4]
+    assert got.rows.column("name").to_pylist() == [None, '{"x":1}', None]
+    assert reasons(got) == {1: "field 'id' is not BIGINT: 2.5"}

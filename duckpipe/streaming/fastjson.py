@@ -1,0 +1,61 @@
+"""The fast path for JSON batches whose messages all fit the known schema: Arrow's JSON reader.
+
+Arrow's reader parses newline-delimited JSON straight into typed columns and rejects
+a whole block on the first value that does not fit (4.5 for an int64, "5" for a
+number, an unknown field, bad UTF-8). So: when every message is a one-line object and
+the block parses against the known schema with no field left over, the result is
+exactly what the checked path would produce, at a fraction of the cost. When anything
+is off, ``read_known`` returns None and the caller takes the checked path, which
+finds out message by message what went wrong.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from duckpipe.config import ContractConfig
+
+NEWLINE = 10
+
+
+def read_known(
+    values: pa.ChunkedArray, schema: pa.Schema, contract: ContractConfig
+) -> pa.Table | None:
+    """Parse ``values`` (one JSON object per message) against ``schema``, or None."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.json as pj
+
+    if not len(schema) or not len(values) or values.null_count:
+        return None
+    if not pc.all(pc.starts_with(values, "{")).as_py():
+        return None
+    lines = pc.binary_join_element_wise(values.combine_chunks(), pa.scalar(b""), pa.scalar(b"\n"))
+    bounds = pa.Array.from_buffers(
+        pa.int32(), len(lines) + 1, [None, lines.buffers()[1]], offset=lines.offset
+    )
+    start, end = bounds[0].as_py(), bounds[-1].as_py()
+    data = lines.buffers()[2].slice(start, end - start)  # the messages, one per line
+    if np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == NEWLINE) != len(values):
+        return None  # a message spans lines (pretty-printed JSON): the checked path reads it
+    try:
+        table = pj.read_json(
+            pa.BufferReader(data),
+            parse_options=pj.ParseOptions(
+                explicit_schema=schema, unexpected_field_behavior="error"
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if table.num_rows != len(values) or table.schema != schema:
+        return None
+    declared = {*contract.required_fields, *contract.not_null}
+    if any(table.column(name).null_count for name in declared if name in schema.names):
+        return None  # the checked path tells a missing field from a null one
+    if any(name not in schema.names for name in declared):
+        return None
+    return table
