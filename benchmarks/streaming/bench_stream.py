@@ -155,11 +155,11 @@ streams:
     return root
 
 
-def end_to_end(root: Path, *, warm_up: bool = False) -> tuple[float, int, int]:
+def end_to_end(root: Path) -> tuple[float, int, int]:
     """Seconds for ``duckpipe stream --once`` from start (group join included) to the last commit."""
     started = time.perf_counter()
     proj = load_project(root)
-    options = StreamOptions(once=not warm_up, idle_exit=1.0 if warm_up else None)
+    options = StreamOptions(once=True)
     runner = StreamRunner(
         StreamPipeline(proj, "raw", proj.config.streams["raw"]), options, NullConsole()
     )
@@ -261,8 +261,12 @@ def main() -> None:
         topic = "bench"
         create_topic(kafka.bootstrap, topic, args.partitions)
         fill(kafka.bootstrap, topic, args.messages, args.partitions)
-        warm = project(work / "warm-up", kafka.bootstrap, topic, "confluent-kafka", 1.0, 1000)
-        end_to_end(warm, warm_up=True)  # imports and first connections are not measured
+        create_topic(kafka.bootstrap, "warm-up", args.partitions)
+        fill(kafka.bootstrap, "warm-up", 10_000, args.partitions)
+        for client in CLIENTS:  # imports and first connections are not measured
+            end_to_end(
+                project(work / f"warm-{client}", kafka.bootstrap, "warm-up", client, 1.0, 5000)
+            )
         for client in CLIENTS:
             raw = best(
                 args.repeat,
