@@ -412,10 +412,10 @@ def _kafka_source(project: Project, name: str, config: StreamConfig) -> SourceCo
     return source
 
 
-def did_you_mean_or_list(name: str, names: list[str]) -> str:
+def did_you_mean_or_list(name: str, names: list[str], what: str = "sources") -> str:
     from duckpipe.errors import did_you_mean
 
-    return did_you_mean(name, names) or f"sources defined: {', '.join(names) or 'none'}"
+    return did_you_mean(name, names) or f"{what} defined: {', '.join(names) or 'none'}"
 
 
 def _present(keys: list[str], output: pa.Table, stream: str) -> list[str]:

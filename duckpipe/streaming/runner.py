@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from duckpipe.console import Console, NullConsole
-from duckpipe.errors import CommitConflict, ConfigError, StreamFenced, did_you_mean
+from duckpipe.errors import CommitConflict, ConfigError, StreamFenced
 from duckpipe.streaming.backends import BEGINNING, END, Offsets, TopicPartition
 from duckpipe.streaming.batch import in_order
 from duckpipe.streaming.committer import Committer
@@ -61,12 +61,14 @@ class StreamReport:
 
 
 def stream_config(project: Project, name: str) -> StreamConfig:
+    from duckpipe.streaming.pipeline import did_you_mean_or_list
+
     streams = project.config.streams
     if name not in streams:
         raise ConfigError(
             f"no stream named '{name}'",
             where="streams",
-            hint=did_you_mean(name, streams) or f"streams defined: {', '.join(streams) or 'none'}",
+            hint=did_you_mean_or_list(name, list(streams), "streams"),
         )
     return streams[name]
 
