@@ -117,3 +117,17 @@ def in_order(chunk: pa.Table, expected: Offsets) -> pa.Table:
             expected[tp] = top + 1
         keep = mine if keep is None else pc.or_(keep, mine)
     return chunk if keep is None else chunk.filter(keep)
+
+
+def split_before(chunk: pa.Table, limits: Offsets) -> tuple[pa.Table, pa.Table]:
+    """Rows before ``limits`` of their partition, and the rest."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    before = pa.array([False] * chunk.num_rows)
+    for (topic, part), limit in limits.items():
+        mine = pc.and_(
+            pc.equal(chunk.column("_topic"), topic), pc.equal(chunk.column("_partition"), part)
+        )
+        before = pc.or_(before, pc.and_(mine, pc.less(chunk.column("_offset"), limit)))
+    return chunk.filter(before), chunk.filter(pc.invert(before))

@@ -22,12 +22,13 @@ from duckpipe.errors import (
 )
 from duckpipe.sinks.base import MergeSpec, Position, WriteMode
 from duckpipe.streaming.position import StreamPosition, nest, writer_id
+from duckpipe.streaming.resolve import kafka_source, present_keys, stream_group
 from duckpipe.streaming.status import StreamStatus
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from duckpipe.config import SourceConfig, StreamConfig
+    from duckpipe.config import StreamConfig
     from duckpipe.console import Console
     from duckpipe.engine import Engine
     from duckpipe.project import Project
@@ -64,7 +65,7 @@ class StreamPipeline:
         self.project = project
         self.name = name
         self.config = config
-        self.source = _kafka_source(project, name, config)
+        self.source = kafka_source(project, name, config)
         self.client = client or self.source.client
         self.writer = writer_id(name)
         self.run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -310,7 +311,7 @@ class StreamPipeline:
         if self.windows is not None:
             keys = [*self.config.key, "window_start"]
             if self.config.mode == "update" or replaying:
-                return "merge", MergeSpec(keys=_present(keys, output, self.name))
+                return "merge", MergeSpec(keys=present_keys(keys, output, self.name))
             return "append", None
         if self.config.mode == "update":
             if not self.config.key:
@@ -319,9 +320,9 @@ class StreamPipeline:
                     where=f"streams.{self.name}.key",
                     hint="name the columns that identify a row, e.g. key: [id]",
                 )
-            return "merge", MergeSpec(keys=_present(self.config.key, output, self.name))
+            return "merge", MergeSpec(keys=present_keys(self.config.key, output, self.name))
         if replaying:
-            return "merge", MergeSpec(keys=_present(OFFSET_KEY, output, self.name))
+            return "merge", MergeSpec(keys=present_keys(OFFSET_KEY, output, self.name))
         return "append", None
 
     # -- windows -------------------------------------------------------------------
@@ -387,44 +388,3 @@ class StreamPipeline:
     def _info(self, message: str) -> None:
         if self.console is not None:
             self.console.info(message)
-
-
-def stream_group(source: SourceConfig, stream: str) -> str:
-    """The stream's consumer group: one per stream, so two streams of a source both get every record."""
-    return f"{source.group_id}.{stream}" if source.group_id else f"duckpipe.{stream}"
-
-
-def _kafka_source(project: Project, name: str, config: StreamConfig) -> SourceConfig:
-    sources = project.config.sources
-    if config.source not in sources:
-        raise ConfigError(
-            f"stream '{name}' reads source '{config.source}', which is not defined",
-            where=f"streams.{name}.source",
-            hint=did_you_mean_or_list(config.source, list(sources)),
-        )
-    source = sources[config.source]
-    if source.resolved_type() != "kafka":
-        raise ConfigError(
-            f"stream '{name}' reads source '{config.source}', which is not a Kafka source",
-            where=f"streams.{name}.source",
-            hint="a stream's source has a kafka://host:port uri and topics",
-        )
-    return source
-
-
-def did_you_mean_or_list(name: str, names: list[str], what: str = "sources") -> str:
-    from duckpipe.errors import did_you_mean
-
-    return did_you_mean(name, names) or f"{what} defined: {', '.join(names) or 'none'}"
-
-
-def _present(keys: list[str], output: pa.Table, stream: str) -> list[str]:
-    missing = [k for k in keys if k not in output.column_names]
-    if missing:
-        raise ConfigError(
-            f"stream '{stream}' upserts by {', '.join(keys)}, but its output has no column "
-            f"'{missing[0]}'",
-            where=f"streams.{stream}.sql",
-            hint="keep the key columns (and window_start, _topic/_partition/_offset) in the SELECT",
-        )
-    return keys

@@ -13,64 +13,22 @@ from __future__ import annotations
 import contextlib
 import signal
 import time
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from duckpipe.console import Console, NullConsole
-from duckpipe.errors import CommitConflict, ConfigError, StreamFenced
 from duckpipe.streaming.backends import BEGINNING, END, Offsets, TopicPartition
-from duckpipe.streaming.batch import in_order
+from duckpipe.streaming.batch import in_order, split_before
 from duckpipe.streaming.committer import Committer
-from duckpipe.streaming.position import writer_id
+from duckpipe.streaming.options import StreamOptions, StreamReport
+from duckpipe.streaming.replay import replay_targets
+from duckpipe.streaming.resolve import stream_config
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from duckpipe.config import StreamConfig
     from duckpipe.project import Project
     from duckpipe.streaming.batch import Batcher, MicroBatch
     from duckpipe.streaming.pipeline import StreamPipeline
-
-
-@dataclass(frozen=True)
-class StreamOptions:
-    """How ``duckpipe stream`` runs: until stopped, or ``once`` up to the current end."""
-
-    once: bool = False
-    from_offsets: tuple[str, ...] = ()
-    from_timestamp: datetime | None = None
-    client: str | None = None
-    status_interval: float = 1.0
-    idle_exit: float | None = None
-
-
-@dataclass
-class StreamReport:
-    """What a stream run did."""
-
-    stream: str
-    records: int = 0
-    batches: int = 0
-    commits: int = 0
-    dead_letters: int = 0
-    windows: int = 0
-    seconds: float = 0.0
-    stopped_by: str = "end"
-    offsets: dict[str, dict[str, int]] = field(default_factory=dict)
-
-
-def stream_config(project: Project, name: str) -> StreamConfig:
-    from duckpipe.streaming.pipeline import did_you_mean_or_list
-
-    streams = project.config.streams
-    if name not in streams:
-        raise ConfigError(
-            f"no stream named '{name}'",
-            where="streams",
-            hint=did_you_mean_or_list(name, list(streams), "streams"),
-        )
-    return streams[name]
 
 
 def run_stream(
@@ -168,31 +126,6 @@ class StreamRunner:
         self.assigned = [tp for tp in self.assigned if tp not in partitions]
         self.reassigned = True
 
-    def _replay_targets(self, partitions: list[TopicPartition]) -> Offsets:
-        """``--from-offset`` / ``--from-timestamp`` as offsets for the topics' partitions."""
-        from duckpipe.streaming.position import parse_from_offsets
-
-        if self.options.from_timestamp is not None:
-            millis = int(self.options.from_timestamp.timestamp() * 1000)
-            return self.p.consumer.offsets_for_time(partitions, millis)
-        wanted = parse_from_offsets(self.options.from_offsets, sorted({t for t, _ in partitions}))
-        listed = "partitions: " + ", ".join(f"{t}/{p}" for t, p in partitions)
-        unknown = [tp for tp in wanted if tp not in partitions]
-        if unknown:
-            raise ConfigError(
-                f"--from-offset names partition {unknown[0][0]}/{unknown[0][1]}, "
-                "which this stream does not read",
-                where="--from-offset",
-                hint=listed,
-            )
-        if self.p.windows is not None and set(wanted) != set(partitions):
-            raise ConfigError(
-                "a windowed stream replays all its partitions together",
-                where="--from-offset",
-                hint=f"give --from-offset for each of the {listed}, or use --from-timestamp",
-            )
-        return wanted
-
     # -- the loop ------------------------------------------------------------------
     def run(self) -> StreamReport:
         previous = self._install_signals()
@@ -200,7 +133,9 @@ class StreamRunner:
         try:
             self.p.open(self.console)
             if self.options.from_offsets or self.options.from_timestamp:
-                self.replay_offsets = self._replay_targets(self.p.consumer.partitions())
+                self.replay_offsets = replay_targets(
+                    self.p.consumer, self.options, windowed=self.p.windows is not None
+                )
             self.p.consumer.subscribe(self._on_assign, self._on_revoke)
             self._loop()
         finally:
@@ -361,7 +296,7 @@ class StreamRunner:
 
     def _set_aside(self, chunk: pa.Table, replayed: list[pa.Table], batcher: Batcher) -> None:
         """Records before the committed offsets rebuild windows; the rest start the next batch."""
-        old, new = _split_before(chunk, self.restore_until)
+        old, new = split_before(chunk, self.restore_until)
         replayed.append(old)
         if new.num_rows:
             batcher.carry.append(new)
@@ -405,20 +340,6 @@ class StreamRunner:
         self.stopping = reason
 
 
-def _split_before(chunk: pa.Table, limits: Offsets) -> tuple[pa.Table, pa.Table]:
-    """Rows before ``limits`` of their partition, and the rest."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    before = pa.array([False] * chunk.num_rows)
-    for (topic, part), limit in limits.items():
-        mine = pc.and_(
-            pc.equal(chunk.column("_topic"), topic), pc.equal(chunk.column("_partition"), part)
-        )
-        before = pc.or_(before, pc.and_(mine, pc.less(chunk.column("_offset"), limit)))
-    return chunk.filter(before), chunk.filter(pc.invert(before))
-
-
 def _empty() -> pa.Table:
     import pyarrow as pa
 
@@ -431,12 +352,4 @@ def _named(offsets: Offsets) -> dict[str, dict[str, int]]:
     return nest(offsets)
 
 
-__all__ = [
-    "CommitConflict",
-    "StreamFenced",
-    "StreamOptions",
-    "StreamReport",
-    "StreamRunner",
-    "run_stream",
-    "writer_id",
-]
+__all__ = ["StreamOptions", "StreamReport", "StreamRunner", "run_stream"]

@@ -1,0 +1,65 @@
+"""What a stream's configuration points at: its Kafka source, its consumer group, its keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from duckpipe.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from duckpipe.config import SourceConfig, StreamConfig
+    from duckpipe.project import Project
+
+
+def stream_config(project: Project, name: str) -> StreamConfig:
+    streams = project.config.streams
+    if name not in streams:
+        raise ConfigError(
+            f"no stream named '{name}'",
+            where="streams",
+            hint=did_you_mean_or_list(name, list(streams), "streams"),
+        )
+    return streams[name]
+
+
+def stream_group(source: SourceConfig, stream: str) -> str:
+    """The stream's consumer group: one per stream, so two streams of a source both get every record."""
+    return f"{source.group_id}.{stream}" if source.group_id else f"duckpipe.{stream}"
+
+
+def kafka_source(project: Project, name: str, config: StreamConfig) -> SourceConfig:
+    sources = project.config.sources
+    if config.source not in sources:
+        raise ConfigError(
+            f"stream '{name}' reads source '{config.source}', which is not defined",
+            where=f"streams.{name}.source",
+            hint=did_you_mean_or_list(config.source, list(sources)),
+        )
+    source = sources[config.source]
+    if source.resolved_type() != "kafka":
+        raise ConfigError(
+            f"stream '{name}' reads source '{config.source}', which is not a Kafka source",
+            where=f"streams.{name}.source",
+            hint="a stream's source has a kafka://host:port uri and topics",
+        )
+    return source
+
+
+def did_you_mean_or_list(name: str, names: list[str], what: str = "sources") -> str:
+    from duckpipe.errors import did_you_mean
+
+    return did_you_mean(name, names) or f"{what} defined: {', '.join(names) or 'none'}"
+
+
+def present_keys(keys: list[str], output: pa.Table, stream: str) -> list[str]:
+    missing = [k for k in keys if k not in output.column_names]
+    if missing:
+        raise ConfigError(
+            f"stream '{stream}' upserts by {', '.join(keys)}, but its output has no column "
+            f"'{missing[0]}'",
+            where=f"streams.{stream}.sql",
+            hint="keep the key columns (and window_start, _topic/_partition/_offset) in the SELECT",
+        )
+    return keys
