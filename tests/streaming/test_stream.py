@@ -317,3 +317,20 @@ def test_the_kafka_source_reads_a_bounded_range(kafka_service, topic, client):
     produce(boot, topic, [(1, click(10))])
     second = source.extract(source.plan(position))
     assert second.reader.read_all().column("id").to_pylist() == [10]
+
+
+def test_late_events_land_in_the_dlq_and_change_no_window(kafka_service, topic, tmp_path):
+    boot = kafka_service.bootstrap
+    produce(boot, topic, [(i % 2, click(i)) for i in range(200)])
+    root = project(tmp_path, boot, topic, "delta", WINDOWED.format(mode="append"))
+    once(root, "per_user")
+    before = windows_of(table(root, "clicks_per_user"))
+    late = {**click(5), "id": 10_000}  # 39 seconds behind the watermark
+    produce(boot, topic, [(0, late), (1, click(200))])
+    report = once(root, "per_user")
+    assert report.dead_letters == 1
+    dead = table(root, "_dlq/per_user")
+    assert [r["reason"].split(":")[0] for r in dead] == ["late event"]
+    assert dead[0]["_partition"] == 0 and b'"id": 10000' in dead[0]["_value"]
+    after = windows_of(table(root, "clicks_per_user"))
+    assert {k: v for k, v in after.items() if k in before} == before
