@@ -341,7 +341,7 @@ class DeltaSink:
     ) -> ds.Dataset:
         from duckpipe.sinks.reads import traced
 
-        return traced(self._at(table, version, timestamp).to_pyarrow_dataset())
+        return traced(readable_dataset(self._at(table, version, timestamp)))
 
     def schema(self, table: str) -> pa.Schema:
         return _arrow_schema(self._open(table))
@@ -437,6 +437,13 @@ def _arrow_schema(dt: DeltaTable) -> pa.Schema:
     import pyarrow as pa
 
     return pa.schema(dt.schema().to_arrow())
+
+
+def readable_dataset(dt: DeltaTable) -> ds.Dataset:
+    """The table's files as a pyarrow dataset that filters on every column (see view_types)."""
+    from duckpipe.sinks.view_types import readable
+
+    return readable(dt.to_pyarrow_dataset(), location=dt.table_uri)
 
 
 def _sort_by(dt: DeltaTable) -> list[str]:

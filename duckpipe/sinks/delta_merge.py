@@ -71,6 +71,7 @@ def rewrite_merge(
     import pyarrow as pa
     from deltalake import write_deltalake
 
+    from duckpipe.sinks.delta import readable_dataset
     from duckpipe.sinks.merge import merge_rows, units_with_matches
     from duckpipe.sinks.prepare import with_new_columns
     from duckpipe.sinks.schema import conform
@@ -79,7 +80,7 @@ def rewrite_merge(
     source = prepared.data
     if not parts or not set(parts) <= set(source.column_names):
         return library_merge(dt, table, prepared, spec, props)
-    dataset = dt.to_pyarrow_dataset()
+    dataset = readable_dataset(dt)
     scope = _distinct(source.select(parts))
     if not set(parts) <= set(spec.keys):
         candidates = dataset.to_table(

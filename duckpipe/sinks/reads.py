@@ -3,6 +3,7 @@
 Datasets built while ``trace_reads()`` is active read through a filesystem that
 records every file opened. Tests use it to prove that a partition filter in
 ``duckpipe query`` prunes files; people can use it to see what a query costs.
+Footers read while a Delta dataset is built (``view_types``) are not recorded.
 
     with trace_reads() as log:
         engine.arrow("select * from orders where order_date = '2024-05-01'")
@@ -63,12 +64,11 @@ def traced(dataset: ds.Dataset) -> ds.Dataset:
         return dataset
     log = _active[-1]
     fs = pafs.PyFileSystem(_RecordingHandler(dataset.filesystem, log))
-    fmt = dataset.format
-    fragments = [
-        fmt.make_fragment(f.path, filesystem=fs, partition_expression=f.partition_expression)
+    fragments = [  # each keeps its own format (read options may differ per file)
+        f.format.make_fragment(f.path, filesystem=fs, partition_expression=f.partition_expression)
         for f in dataset.get_fragments()
     ]
-    return pds.FileSystemDataset(fragments, dataset.schema, fmt, fs)
+    return pds.FileSystemDataset(fragments, dataset.schema, dataset.format, fs)
 
 
 class _RecordingHandler(pafs_FileSystemHandler):

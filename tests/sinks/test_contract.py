@@ -141,6 +141,52 @@ def test_merge_insert_only_and_update_only(lake: Sink) -> None:
     assert [(r["id"], r["amount"]) for r in rows(lake, "orders")] == [(1, 5.0), (2, 2.0), (3, 27.0)]
 
 
+def test_text_columns_of_an_unpartitioned_merged_table_stay_filterable(lake: Sink) -> None:
+    import pyarrow.compute as pc
+
+    from duckpipe.engine import Engine
+
+    def customers(ids: list[int], tier: str) -> pa.Table:
+        return pa.table(
+            {
+                "id": pa.array(ids, pa.int64()),
+                "name": [f"c{i}" for i in ids],
+                "tier": [tier] * len(ids),
+                "tag": pa.array([f"t{i}".encode() for i in ids], pa.binary()),
+            }
+        )
+
+    lake.write("customers", customers([1, 2, 3], "basic"))
+    lake.write("customers", customers([4, 5], "basic"))  # a second file the merge leaves alone
+    before = lake.version("customers")
+    lake.write("customers", customers([2, 6], "gold"), mode="merge", merge=MergeSpec(keys=["id"]))
+    assert lake.schema("customers").field("name").type == pa.string()
+    current = lake.dataset("customers")
+    assert current.schema.field("tier").type == pa.string()
+    gold = current.to_table(filter=pc.field("tier") == "gold")
+    assert sorted(gold.column("id").to_pylist()) == [2, 6]
+    assert gold.schema.field("name").type == pa.string()
+    assert gold.schema.field("tag").type == pa.binary()
+    by_tag = current.to_table(filter=pc.field("tag") == b"t4")
+    assert by_tag.column("name").to_pylist() == ["c4"]
+    assert current.to_table(filter=pc.field("name").isin(["c1", "c5"])).num_rows == 2
+    old = lake.dataset("customers", version=before).to_table(filter=pc.field("tier") == "gold")
+    assert old.num_rows == 0
+
+    engine = Engine()
+    engine.attach_lake(lake)
+    got = engine.arrow(
+        "select id, name from customers where tier = 'basic' and name >= 'c3' order by id"
+    )
+    assert got.to_pylist() == [
+        {"id": 3, "name": "c3"},
+        {"id": 4, "name": "c4"},
+        {"id": 5, "name": "c5"},
+    ]
+    blob = engine.arrow("select id from customers where tag = 't6'::blob")
+    assert blob.column("id").to_pylist() == [6]
+
+
 def test_merge_rejects_duplicate_source_keys_and_unknown_keys(lake: Sink) -> None:
     lake.write("orders", orders([1]))
     with pytest.raises(SinkError, match="merge key 'oid'"):
