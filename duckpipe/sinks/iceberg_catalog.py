@@ -50,23 +50,63 @@ def catalog_url(catalog_uri: str | None, state_dir: Path | None) -> str:
 
 def open_catalog(root: str, url: str, properties: dict[str, str], namespace: str) -> SqlCatalog:
     """The catalog for lake ``root`` (cached per process: engines are not free)."""
-    from pyiceberg.catalog.sql import SqlCatalog
 
     key = (root, url, tuple(sorted(properties.items())))
     with _lock:
         catalog = _catalogs.get(key)
         if catalog is None:
-            try:
-                catalog = SqlCatalog(root, uri=url, warehouse=root, **properties)
-            except Exception as exc:
-                raise SinkError(
-                    f"cannot open the Iceberg catalog at {url.split('@')[-1]}: {exc}",
-                    where="catalog.uri",
-                    hint="check that the database is reachable and the credentials are right",
-                ) from None
-            catalog.create_namespace_if_not_exists(namespace)
+            catalog = _open_with_namespace(root, url, properties, namespace)
             _catalogs[key] = catalog
         return catalog
+
+
+def _open_with_namespace(
+    root: str, url: str, properties: dict[str, str], namespace: str
+) -> SqlCatalog:
+    """Open the catalog and make sure ``namespace`` exists.
+
+    Several processes may open a new catalog at the same moment (two streams starting
+    together): creating its tables or the namespace then races, and the loser sees a
+    unique-constraint error although what it wanted now exists. Such a race is retried.
+    """
+    import time
+
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    for attempt in range(5):
+        try:
+            catalog = SqlCatalog(root, uri=url, warehouse=root, **properties)
+        except Exception as exc:
+            if attempt < 4 and _is_race(exc):
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            raise SinkError(
+                f"cannot open the Iceberg catalog at {url.split('@')[-1]}: {exc}",
+                where="catalog.uri",
+                hint="check that the database is reachable and the credentials are right",
+            ) from None
+        try:
+            catalog.create_namespace_if_not_exists(namespace)
+        except Exception as exc:
+            if attempt < 4 and _is_race(exc):
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            raise
+        return catalog
+    raise AssertionError("unreachable")
+
+
+def _is_race(exc: Exception) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(
+        marker in text
+        for marker in (
+            "integrityerror",
+            "unique constraint",
+            "already exists",
+            "database is locked",
+        )
+    )
 
 
 def transform_of(term: PartitionTerm) -> Transform[Any, Any]:
