@@ -37,6 +37,9 @@ class Batcher:
     max_records: int
     max_interval: float
     carry: list[pa.Table] = field(default_factory=list)
+    """Records polled when the assignment changed, not yet checked against the new offsets."""
+    accepted: list[pa.Table] = field(default_factory=list)
+    """Records already checked (and counted in ``expected``) that start the next batch."""
 
     def collect(
         self,
@@ -53,8 +56,9 @@ class Batcher:
         """
         import pyarrow as pa
 
-        chunks, count = list(self.carry), sum(c.num_rows for c in self.carry)
-        self.carry = []
+        chunks = [*self.accepted, *(in_order(c, expected) for c in self.carry)]
+        count = sum(c.num_rows for c in chunks)
+        self.carry, self.accepted = [], []
         started = time.monotonic()
         while count < self.max_records and not stopping():
             left = self.max_interval - (time.monotonic() - started)
@@ -64,8 +68,9 @@ class Batcher:
             if interrupted():
                 # The assignment changed inside this poll. Records of earlier polls are
                 # stale (the partitions were re-positioned from the lake); this poll's
-                # records were fetched after the new positions and are kept.
-                self.carry = [in_order(chunk, expected)] if chunk is not None else []
+                # records may be new and are kept, to be checked against the offsets of
+                # the new assignment (``expected`` still holds the old ones).
+                self.carry = [chunk] if chunk is not None else []
                 return None
             if chunk is None:
                 continue

@@ -62,6 +62,7 @@ class StreamRunner:
         self.replay_watermark: int | None = None
         self.replay_offsets: Offsets = {}
         self.unresolved: Offsets = {}
+        self.first_offsets: Offsets = {}
         self.reassigned = False
         self.fresh_windows = False
         self.assign_error: BaseException | None = None
@@ -105,7 +106,8 @@ class StreamRunner:
             elif committed is not None:
                 starts[tp] = committed
             else:
-                starts[tp] = BEGINNING if self.p.config.start == "earliest" else END
+                fallback = BEGINNING if self.p.config.start == "earliest" else END
+                starts[tp] = self.first_offsets.get(tp, fallback)
         if replay:
             self.replay_offsets = {}
             self.replay_watermark = stored.watermark_us
@@ -117,6 +119,17 @@ class StreamRunner:
         self.reassigned = True
         self.console.event("stream_assigned", stream=self.p.name, starts=_named(starts))
         return starts
+
+    def _first_offsets(self) -> Offsets:
+        """Where partitions without a stored position start (``start: earliest|latest``).
+
+        Looked up before joining the group: the assignment callback may not ask Kafka.
+        """
+        consumer = self.p.consumer
+        partitions = consumer.partitions()
+        if self.p.config.start == "earliest":
+            return consumer.beginning_offsets(partitions)
+        return consumer.end_offsets(partitions)
 
     def _on_revoke(self, partitions: list[TopicPartition]) -> None:
         try:
@@ -136,6 +149,7 @@ class StreamRunner:
                 self.replay_offsets = replay_targets(
                     self.p.consumer, self.options, windowed=self.p.windows is not None
                 )
+            self.first_offsets = self.p.retrying(self._first_offsets, "reading offsets")
             self.p.consumer.subscribe(self._on_assign, self._on_revoke)
             self._loop()
         finally:
@@ -276,14 +290,15 @@ class StreamRunner:
         replayed: list[pa.Table] = []
         carried, batcher.carry = batcher.carry, []
         for chunk in carried:  # records polled when the assignment arrived
-            self._set_aside(chunk, replayed, batcher)
+            self._set_aside(in_order(chunk, self.expected), replayed, batcher)
         while pending and self.stopping is None:
             chunk = self.p.retrying(
                 lambda: batcher.consumer.poll(self.p.config.max_records, 0.2),
                 "reading from Kafka",
             )
             if self._interrupted():
-                batcher.carry = [in_order(chunk, self.expected)] if chunk is not None else []
+                batcher.carry = [chunk] if chunk is not None else []
+                batcher.accepted = []  # stale: the new assignment re-reads them
                 return
             if chunk is not None:
                 self._set_aside(in_order(chunk, self.expected), replayed, batcher)
@@ -299,7 +314,7 @@ class StreamRunner:
         old, new = split_before(chunk, self.restore_until)
         replayed.append(old)
         if new.num_rows:
-            batcher.carry.append(new)
+            batcher.accepted.append(new)
 
     # -- status and signals --------------------------------------------------------
     def _tick(self) -> None:

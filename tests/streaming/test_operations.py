@@ -169,3 +169,44 @@ def test_the_stream_reconnects_when_the_broker_comes_back(kafka_service, topic, 
     assert ids(root) == list(range(200))
     warnings = [line for line in proc.log.read_text().splitlines() if '"event": "warning"' in line]
     assert warnings, "the outage was not reported"
+
+
+@pytest.mark.parametrize("client", ["confluent-kafka", "kafka-python"])
+def test_rebalances_while_producing_lose_and_duplicate_nothing(
+    kafka_service, topic, tmp_path, client
+):
+    """Another member joins and leaves the stream's group twice while records arrive:
+    each time the stream's partitions are revoked and assigned again from the lake."""
+    import threading
+
+    from duckpipe.streaming.backends import KafkaSettings, open_consumer
+
+    root = project(tmp_path, kafka_service.bootstrap, topic, "0.3s")
+    proc = StreamProcess(root, "raw", "--format", "json", "--client", client)
+    proc.start()
+    wait_for(lambda: logged(proc, "stream_assigned"), 60, "the assignment", proc)
+
+    def feed() -> None:
+        for start in range(0, 600, 50):
+            produce(kafka_service.bootstrap, topic, events(start, 50))
+            time.sleep(0.25)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    settings = KafkaSettings(
+        bootstrap=kafka_service.bootstrap, topics=(topic,), group_id=f"g-{topic}.raw"
+    )
+    for _ in range(2):
+        time.sleep(0.7)
+        intruder = open_consumer(settings, client)
+        intruder.subscribe(lambda parts: {}, lambda parts: None)
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            intruder.poll(100, 0.1)  # joins the group, takes a partition; its records go nowhere
+        intruder.close()  # leaves: the stream gets everything back
+    feeder.join()
+    wait_for(lambda: len(ids(root)) >= 600, 60, "every record", proc)
+    proc.signal(signal.SIGTERM)
+    assert proc.wait(30) == 0, proc.tail()
+    assert len(logged(proc, "stream_assigned")) >= 3  # it really was rebalanced
+    assert ids(root) == list(range(600))

@@ -334,3 +334,13 @@ def test_late_events_land_in_the_dlq_and_change_no_window(kafka_service, topic, 
     assert dead[0]["_partition"] == 0 and b'"id": 10000' in dead[0]["_value"]
     after = windows_of(table(root, "clicks_per_user"))
     assert {k: v for k, v in after.items() if k in before} == before
+
+
+def test_start_latest_skips_what_was_there_and_keeps_what_comes(kafka_service, topic, tmp_path):
+    boot = kafka_service.bootstrap
+    produce(boot, topic, [(i % 2, click(i)) for i in range(20)])
+    root = project(tmp_path, boot, topic, "delta", RAW + "    start: latest\n")
+    once(root, "raw")  # nothing new yet: the position is stored at the end
+    produce(boot, topic, [(i % 2, click(i)) for i in range(20, 30)])
+    once(root, "raw")
+    assert sorted(r["id"] for r in table(root, "clicks_raw")) == list(range(20, 30))

@@ -68,8 +68,9 @@ class ConfluentConsumer:
 
     # -- errors ------------------------------------------------------------------
     def _error(self, err: Any) -> None:
-        if err.fatal():
-            fenced = err.code() == self._ck.KafkaError.FENCED_INSTANCE_ID
+        codes = self._ck.KafkaError
+        if err.fatal() or err.code() == codes._FATAL:
+            fenced = err.code() == codes.FENCED_INSTANCE_ID or "fenced" in err.str().lower()
             kind = StreamFenced if fenced else StreamError
             hint = "another instance of this stream took over" if fenced else None
             self._fatal = kind(
