@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from duckpipe.errors import SourceError, StreamError, StreamFenced, TransientSourceError
@@ -66,6 +67,8 @@ class KafkaPythonConsumer:
         if settings.instance_id:
             config["group_instance_id"] = settings.instance_id
         config.update(_options(settings))
+        self._events: deque[tuple[str, list[TopicPartition]]] = deque()
+        self._callbacks: tuple[OnAssign, OnRevoke] | None = None
         try:
             self._consumer = KafkaConsumer(**config)
         except Exception as exc:
@@ -78,23 +81,40 @@ class KafkaPythonConsumer:
 
     # -- assignment --------------------------------------------------------------
     def subscribe(self, on_assign: OnAssign, on_revoke: OnRevoke) -> None:
+        """kafka-python runs rebalance listeners on its network thread, possibly while the
+        caller is busy elsewhere. The listener only queues the change; ``poll`` hands it
+        to the callbacks on the caller's thread and seeks there, as librdkafka does."""
         from kafka import ConsumerRebalanceListener
 
-        consumer = self._consumer
+        events = self._events
 
         class Listener(ConsumerRebalanceListener):
             def on_partitions_revoked(self, revoked: Any) -> None:
-                on_revoke([(p.topic, p.partition) for p in revoked])
+                events.append(("revoked", [(p.topic, p.partition) for p in revoked]))
 
             def on_partitions_assigned(self, assigned: Any) -> None:
-                starts = on_assign([(p.topic, p.partition) for p in assigned])
-                for p in assigned:
-                    _seek(consumer, p, starts.get((p.topic, p.partition)))
+                events.append(("assigned", [(p.topic, p.partition) for p in assigned]))
 
+        self._callbacks = (on_assign, on_revoke)
         if self.settings.pattern:
             self._consumer.subscribe(pattern=f"^{self.settings.pattern}$", listener=Listener())
         else:
             self._consumer.subscribe(list(self.settings.topics), listener=Listener())
+
+    def _dispatch(self) -> bool:
+        """Run queued rebalance callbacks here; True when there were any."""
+        if not self._events or self._callbacks is None:
+            return False
+        on_assign, on_revoke = self._callbacks
+        while self._events:
+            kind, partitions = self._events.popleft()
+            if kind == "revoked":
+                on_revoke(partitions)
+                continue
+            starts = on_assign(partitions)
+            for tp in partitions:
+                _seek(self._consumer, self._tp(tp), starts.get(tp))
+        return True
 
     def assign(self, offsets: Offsets) -> None:
         parts = {tp: self._tp(tp) for tp in offsets}
@@ -131,10 +151,14 @@ class KafkaPythonConsumer:
 
     # -- reading -----------------------------------------------------------------
     def poll(self, max_records: int, timeout: float) -> pa.Table | None:
+        if self._dispatch():
+            return None
         try:
             polled = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
         except Exception as exc:
             raise _translate(exc, "poll failed", self.settings.bootstrap) from exc
+        if self._dispatch():  # fetched across a rebalance: positioned again, read again
+            return None
         records = [r for batch in polled.values() for r in batch]
         if not records:
             return None
