@@ -1,4 +1,4 @@
-"""Kafka payloads -> typed Arrow columns, in DuckDB, with every rejected message kept.
+"""Kafka payloads -> typed Arrow columns, with every rejected message kept.
 
 JSON values become one column per top-level field. The types come from what is
 already known (the table, the contract's ``dtypes``) and, for new fields, from what
@@ -7,7 +7,9 @@ not an object, misses a required field, holds a null where ``not_null`` forbids 
 holds a value of the wrong type or (``freeze``) an unexpected field is not dropped:
 it comes back in ``rejects`` with its topic/partition/offset and the reason.
 
-Everything is vectorised SQL over the batch; no Python loop touches a message.
+A batch that fits the known schema is parsed by Arrow's JSON reader (``fastjson``);
+any other batch is checked in one DuckDB query that types every field and names the
+first failure of each message. No Python loop touches a message.
 """
 
 from __future__ import annotations
