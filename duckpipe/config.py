@@ -197,6 +197,8 @@ class StreamConfig(_Strict):
     key: list[str] = []
     partition_by: list[str] = []
     start: Literal["earliest", "latest"] = "earliest"
+    # a failing SodaCL check on a micro-batch: stop uncommitted, or send its rows to the DLQ
+    on_check_failure: Literal["stop", "dlq"] = "stop"
 
     @field_validator("max_interval", mode="before")
     @classmethod

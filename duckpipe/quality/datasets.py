@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from duckpipe.sinks.base import Sink
 
 UNKNOWN_DATASET_HINT = (
-    "a source lands as raw_<name> (or its land_as); models and seeds keep their names"
+    "a source lands as raw_<name> (or its land_as); "
+    "models, seeds and stream tables keep their names"
 )
 
 
@@ -23,11 +24,12 @@ def project_suite(project: Project) -> ChecksSuite:
 
 
 def known_datasets(project: Project, lake: Sink | None = None) -> set[str]:
-    """Names checks may be written for: landed sources, models, seeds (and ``lake``'s tables)."""
+    """Names checks may be written for: landed sources, models, seeds, stream tables, ``lake``'s tables."""
     from duckpipe.plan import landed_table
 
     names = {landed_table(name, cfg) for name, cfg in project.config.sources.items()}
     names |= set(project.models) | set(project.seeds)
+    names |= {stream.table for stream in project.config.streams.values()}
     if lake is not None:
         # object stores cannot always list tables; the project's names remain
         with suppress(SinkError):
