@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from duckpipe.errors import QualityError
 from duckpipe.quality.diagnose import CheckLocator, check_columns, scan_error
 from duckpipe.quality.results import CheckResult, from_soda
-from duckpipe.quality.scanner import SodaScan
+from duckpipe.quality.scanner import CheckSpec, SodaScan
 
 if TYPE_CHECKING:
     import duckdb
@@ -51,18 +51,12 @@ def run_checks(
     known_datasets: Callable[[], Iterable[str]] = tuple,
 ) -> ChecksRun:
     """Run the checks written ``checks for <dataset>:`` against ``dataset`` as ``con`` sees it."""
-    files = suite.files_for(dataset)
-    if not files:
+    labels = _labelled(suite, dataset)
+    if not labels:
         return ChecksRun(dataset)
-    labels = {_label(f) + ".yml": f for f in files}
     locator = CheckLocator(labels, dataset)
     with SodaScan(con, samples_limit=samples_limit) as scan:
-        for label, file in labels.items():
-            scan.add(file.sodacl_for(dataset), label.removesuffix(".yml"))
-        error = scan_error(scan.parse_errors(), locator)
-        if error is not None:
-            raise error
-        specs = scan.specs()
+        specs = _parsed(scan, labels, locator)
         check_columns(specs, _columns_reader(con), locator, known_datasets)
         output = scan.execute()
     settle(con)
@@ -80,6 +74,36 @@ def run_checks(
         if result.failing_sql is not None:
             result.failed_rows = count_rows(con, result.failing_sql)
     return ChecksRun(dataset, results, [str(w.message) for w in output.warnings])
+
+
+def parse_checks_for(
+    con: duckdb.DuckDBPyConnection, suite: ChecksSuite, dataset: str
+) -> list[tuple[CheckSpec, str]]:
+    """Parse ``dataset``'s checks without running them: each check and where it is written.
+
+    Raises QualityError at the check's line when soda-core cannot parse it.
+    """
+    labels = _labelled(suite, dataset)
+    if not labels:
+        return []
+    locator = CheckLocator(labels, dataset)
+    with SodaScan(con) as scan:
+        return [(spec, locator.of_spec(spec).where) for spec in _parsed(scan, labels, locator)]
+
+
+def _labelled(suite: ChecksSuite, dataset: str) -> dict[str, ChecksFile]:
+    return {_label(f) + ".yml": f for f in suite.files_for(dataset)}
+
+
+def _parsed(
+    scan: SodaScan, labels: dict[str, ChecksFile], locator: CheckLocator
+) -> list[CheckSpec]:
+    for label, file in labels.items():
+        scan.add(file.sodacl_for(locator.dataset), label.removesuffix(".yml"))
+    error = scan_error(scan.parse_errors(), locator)
+    if error is not None:
+        raise error
+    return scan.specs()
 
 
 def count_rows(con: duckdb.DuckDBPyConnection, sql: str) -> int:
