@@ -16,6 +16,7 @@ class StreamOptions:
     client: str | None = None
     status_interval: float = 1.0
     idle_exit: float | None = None
+    skip_checks: bool = False
 
 
 @dataclass

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     )
     from duckpipe.streaming.decode import JsonDecoder
     from duckpipe.streaming.dlq import DeadLetters
+    from duckpipe.streaming.gate import StreamGate
     from duckpipe.streaming.windows import Windower
 
 T = TypeVar("T")
@@ -76,6 +77,8 @@ class StreamPipeline:
         self._replay_floor: dict[tuple[str, int], int] = {}
         self.console: Console | None = None
         self._warned: set[str] = set()
+        self.skip_checks = False
+        self.gate: StreamGate | None = None
 
     # -- lifecycle -----------------------------------------------------------------
     def open(self, console: Console) -> None:
@@ -124,6 +127,17 @@ class StreamPipeline:
                 mode=self.config.mode,
                 where=f"streams.{self.name}",
             )
+        from duckpipe.streaming.gate import open_gate
+
+        self.gate = open_gate(
+            project,
+            self.name,
+            self.config,
+            sink=self.sink,
+            engine=self.engine,
+            console=console,
+            skip=self.skip_checks,
+        )
 
     def _decoder(self) -> JsonDecoder | None:
         from duckpipe.streaming.decode import META_COLUMNS, JsonDecoder, arrow_to_duckdb
@@ -202,7 +216,8 @@ class StreamPipeline:
         dead = [
             p.select(list(DLQ_COLUMNS)).cast(empty.select(list(DLQ_COLUMNS)).schema) for p in parts
         ]
-        return BatchResult(output, pa.concat_tables(dead) if dead else empty, emitted)
+        result = BatchResult(output, pa.concat_tables(dead) if dead else empty, emitted)
+        return result if self.gate is None else self.gate.audit(result, records)
 
     def _note_replay_start(self, timed: pa.Table) -> None:
         """The first event time replayed in each partition: windows before it are incomplete.

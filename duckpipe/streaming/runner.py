@@ -73,6 +73,7 @@ class StreamRunner:
         self._shown = 0
         self._last_status = time.monotonic()
         pipeline.stop_requested = lambda: self.stopping is not None
+        pipeline.skip_checks = options.skip_checks
 
     # -- assignment callbacks (run inside poll) ------------------------------------
     def _on_assign(self, partitions: list[TopicPartition]) -> Offsets:
