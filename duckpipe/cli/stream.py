@@ -45,6 +45,9 @@ def _timestamp(value: str | None) -> datetime | None:
     default=None,
     help="Kafka client library (default: the source's client, auto = the fastest installed).",
 )
+@click.option(
+    "--skip-checks", is_flag=True, help="Publish without running the table's quality checks."
+)
 @format_option
 @click.pass_context
 def command(
@@ -54,6 +57,7 @@ def command(
     from_offsets: tuple[str, ...],
     from_timestamp: str | None,
     client: str | None,
+    skip_checks: bool,
     fmt: str,
 ) -> None:
     """Run stream NAME until SIGTERM/Ctrl-C (the current batch is committed first)."""
@@ -66,6 +70,7 @@ def command(
         from_offsets=from_offsets,
         from_timestamp=_timestamp(from_timestamp),
         client=client,
+        skip_checks=skip_checks,
     )
     console = console_for(fmt)
     report = run_stream(project_from(ctx), name, options, console=console)
