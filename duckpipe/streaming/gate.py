@@ -219,7 +219,9 @@ class StreamGate:
         dead = records.filter(pc.is_in(record_keys, value_set=failed))
         why = ["; ".join(reasons[k]) for k in _keys(dead).to_pylist()]
         dead = dead.select(list(DLQ_COLUMNS[:-1])).append_column("_reason", pa.array(why))
-        rejects = pa.concat_tables([result.rejects, dead.cast(result.rejects.schema)])
+        schema = result.rejects.schema
+        dead = dead.select(schema.names).cast(schema)
+        rejects = pa.concat_tables([result.rejects, dead])
         self.console.event(
             "stream_checks_dead_lettered", stream=self.stream, dataset=self.dataset, rows=len(why)
         )
