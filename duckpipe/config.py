@@ -192,6 +192,10 @@ class StreamConfig(_Strict):
     max_interval: float = Field(5.0, gt=0)
     window: WindowConfig | None = None
     dlq_topic: str | None = None
+    topic: str | None = None
+    """A derived topic: every output row also goes there, exactly once (Kafka transactions)."""
+    topic_key: list[str] | None = None
+    """Columns of the derived topic's message key; default ``key`` (+ ``window_start``)."""
     format: Literal["delta", "iceberg"] | None = None
     mode: Literal["append", "update"] = "append"
     key: list[str] = []
@@ -205,7 +209,7 @@ class StreamConfig(_Strict):
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value)
 
-    @field_validator("key", "partition_by", mode="before")
+    @field_validator("key", "partition_by", "topic_key", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value

@@ -29,6 +29,8 @@ class Job:
     replaying: bool
     idle: dict[TopicPartition, bool] | None
     group_metadata: Any
+    hold_watermark: bool = False
+    watermark_to: int | None = None
 
 
 class Committer:
@@ -71,7 +73,13 @@ class Committer:
 
     def _run(self, job: Job) -> None:
         try:
-            result = self.p.process(job.records, replaying=job.replaying, idle=job.idle)
+            result = self.p.process(
+                job.records,
+                replaying=job.replaying,
+                idle=job.idle,
+                hold_watermark=job.hold_watermark,
+                watermark_to=job.watermark_to,
+            )
             self.p.retrying(
                 lambda: self.p.commit(result, job.end, job.replaying, job.group_metadata),
                 "committing",

@@ -3,16 +3,14 @@
 Every rejected message is kept with its topic, partition, offset, key, headers, raw
 value and the reason. Writing is idempotent by offset: the DLQ table's own committed
 position says up to where it is complete, and a re-read batch (after a crash or in a
-replay) skips what is already there. The DLQ topic gets its messages inside a
-producer transaction that also carries the consumer offsets, so the group's committed
-offsets say up to where the topic is complete.
+replay) skips what is already there. The DLQ topic is published by ``topics.py``,
+in the same producer transaction as the derived topic and the consumer offsets.
 """
 
 from __future__ import annotations
 
-import contextlib
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from duckpipe.sinks.base import Position
 from duckpipe.streaming.position import StreamPosition, dlq_table, writer_id
@@ -21,7 +19,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from duckpipe.sinks.base import Sink
-    from duckpipe.streaming.backends import Offsets, TransactionalProducer
+    from duckpipe.streaming.backends import Offsets
 
 DLQ_COLUMNS = (
     "_topic",
@@ -53,14 +51,13 @@ def after(rows: pa.Table, recorded: Offsets) -> pa.Table:
 
 
 class DeadLetters:
-    """Writes rejected messages to ``_dlq/<stream>`` (and a DLQ topic) exactly once."""
+    """Writes rejected messages to ``_dlq/<stream>`` exactly once."""
 
     def __init__(self, sink: Sink, stream: str) -> None:
         self.sink = sink
         self.stream = stream
         self.table = dlq_table(stream)
         self.recorded: Offsets = {}
-        self.topic_recorded: Offsets = {}
         self.count = 0
 
     def resume(self) -> None:
@@ -140,35 +137,3 @@ class DeadLetters:
             condition = part if condition is None else condition | part
         found = self.sink.dataset(self.table).to_table(columns=columns, filter=condition)
         return found.cast(empty.schema)
-
-    # -- the DLQ topic -------------------------------------------------------------
-    def publish(
-        self,
-        producer: TransactionalProducer,
-        topic: str,
-        rejects: pa.Table,
-        batch_end: Offsets,
-        group_metadata: Any,
-    ) -> int:
-        """One transaction: the not-yet-published rejects plus the consumer offsets."""
-        fresh = after(rejects, self.topic_recorded)
-        producer.begin()
-        try:
-            for row in fresh.select(list(DLQ_COLUMNS)).to_pylist():
-                headers = [(h["key"], h["value"]) for h in row["_headers"] or []]
-                headers += [
-                    ("duckpipe.stream", self.stream.encode()),
-                    ("duckpipe.reason", str(row["_reason"]).encode()),
-                    ("duckpipe.topic", row["_topic"].encode()),
-                    ("duckpipe.partition", str(row["_partition"]).encode()),
-                    ("duckpipe.offset", str(row["_offset"]).encode()),
-                ]
-                producer.send(topic, row["_value"], key=row["_key"], headers=headers)
-            producer.send_offsets(batch_end, group_metadata)
-            producer.commit()
-        except BaseException:
-            with contextlib.suppress(Exception):  # the original error says what went wrong
-                producer.abort()
-            raise
-        self.topic_recorded = StreamPosition(offsets=dict(self.topic_recorded)).advanced(batch_end)
-        return fresh.num_rows

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from duckpipe.streaming.decode import JsonDecoder
     from duckpipe.streaming.dlq import DeadLetters
     from duckpipe.streaming.gate import StreamGate
+    from duckpipe.streaming.topics import TopicOutputs
     from duckpipe.streaming.windows import Windower
 
 T = TypeVar("T")
@@ -85,7 +86,7 @@ class StreamPipeline:
         from duckpipe.engine import Engine
         from duckpipe.sinks import open_sink
         from duckpipe.sources.kafka import kafka_settings
-        from duckpipe.streaming.backends import open_consumer, open_producer
+        from duckpipe.streaming.backends import open_consumer
         from duckpipe.streaming.dlq import DeadLetters
 
         self.console = console
@@ -110,11 +111,15 @@ class StreamPipeline:
         self.settings = settings
         self.consumer: Consumer = open_consumer(settings, self.client, on_error=self._broker_error)
         self.producer: TransactionalProducer | None = None
-        if self.config.dlq_topic:
-            self.producer = self.retrying(
-                lambda: open_producer(settings, f"duckpipe.{self.name}", self.client),
-                "starting the DLQ producer",
+        self.outputs: TopicOutputs | None = None
+        if self.config.dlq_topic or self.config.topic:
+            from duckpipe.streaming.topics import TopicOutputs, check_topics
+
+            check_topics(self.name, self.config, self.source)
+            self.outputs = TopicOutputs.open(
+                self.name, self.config, settings, self.client, self.retrying
             )
+            self.producer = self.outputs.producer
         self.decoder = self._decoder()
         if self.config.window is not None:
             from duckpipe.streaming.windows import Windower
@@ -169,11 +174,9 @@ class StreamPipeline:
         return self.committed
 
     def resume_topic(self, partitions: list[TopicPartition]) -> None:
-        """Where the DLQ topic is complete: the group offsets its transactions committed."""
-        if self.producer is None or not partitions:
-            return
-        group = self.consumer.committed(partitions)
-        self.dead.topic_recorded = {tp: o for tp, o in group.items() if o is not None}
+        """Where the output topics are complete: the group offsets their transactions committed."""
+        if self.outputs is not None:
+            self.outputs.resume(self.consumer, partitions)
 
     # -- processing ----------------------------------------------------------------
     def process(
@@ -182,8 +185,14 @@ class StreamPipeline:
         *,
         replaying: bool = False,
         idle: dict[TopicPartition, bool] | None = None,
+        hold_watermark: bool = False,
+        watermark_to: int | None = None,
     ) -> BatchResult:
-        """Decode, validate, transform or window ``records``."""
+        """Decode, validate, transform or window ``records``.
+
+        ``hold_watermark`` / ``watermark_to`` steer the windows' watermark while records a
+        Kafka transaction already published are processed again (see ``topics.py``).
+        """
         import pyarrow as pa
 
         if self.decoder is None:
@@ -196,7 +205,7 @@ class StreamPipeline:
             timed, bad_times = self.windows.event_times(rows)
             if replaying:
                 self._note_replay_start(timed)
-            step = self.windows.step(timed, idle)
+            step = self.windows.step(timed, idle, hold=hold_watermark, watermark_to=watermark_to)
             output, emitted = step.output, step.emitted_windows
             if replaying and self._replay_floor and "window_start" in output.column_names:
                 output = self._complete_windows(output)
@@ -251,7 +260,7 @@ class StreamPipeline:
     def commit(
         self, result: BatchResult, end: Offsets, replaying: bool, group_metadata: Any = None
     ) -> None:
-        """DLQ table -> DLQ topic transaction -> lake commit with offsets -> group offsets."""
+        """DLQ table -> Kafka transaction (derived topic, DLQ topic) -> lake commit with offsets."""
         current = self._fence(end)
         offsets = dict(current.offsets)
         offsets.update(self.committed.advanced(end))
@@ -263,14 +272,9 @@ class StreamPipeline:
             position.watermark_us = self.windows.watermark
             position.event_time = dict(self.windows.event_time)
         dead = self.dead.write(result.rejects, end, self.run_id)
-        if self.producer is not None and self.config.dlq_topic:
-            self.dead.publish(
-                self.producer,
-                self.config.dlq_topic,
-                result.rejects,
-                end,
-                group_metadata,
-            )
+        if self.outputs is not None and self.unpublished(end):
+            watermark = self.windows.watermark if self.windows is not None else None
+            self.outputs.publish(result.output, result.rejects, end, group_metadata, watermark)
         mode, merge = self._write_mode(result.output, replaying)
         try:
             self.sink.write(
@@ -295,6 +299,15 @@ class StreamPipeline:
         self.status.commits += 1
         self.status.dead_letters += dead
         self.status.windows += result.windows
+
+    def unpublished(self, end: Offsets) -> bool:
+        """Whether a batch ending at ``end`` holds records the output topics do not have yet.
+
+        The runner never lets a batch straddle the published offsets, so a batch is
+        either published already (a restart or replay re-reads it) or not at all.
+        """
+        recorded = self.outputs.recorded if self.outputs is not None else {}
+        return any(tp not in recorded or o > recorded[tp] for tp, o in end.items())
 
     def commit_group(self, end: Offsets) -> None:
         """Group offsets after the lake commit, for lag monitoring only (the lake holds the truth)."""

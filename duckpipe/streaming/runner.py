@@ -69,6 +69,8 @@ class StreamRunner:
         self.report = StreamReport(pipeline.name)
         self.committer = Committer(pipeline)
         self.submitted: Offsets = {}
+        self.unpublished: Offsets = {}
+        """While catching up: the offsets the output topics already hold (batches are cut there)."""
         self._bar: Any = None
         self._shown = 0
         self._last_status = time.monotonic()
@@ -194,12 +196,13 @@ class StreamRunner:
             )
             if batch is None:
                 continue
+            held = False
             if batch.size or self._position_moved(batch):
-                self._submit(batch)
+                held = self._submit_cut(batch, batcher)
                 idle_since = time.monotonic()
             self._commit_group()
             self._tick()
-            if self.options.once and self._caught_up(batch):
+            if self.options.once and not held and self._caught_up(batch):
                 self.stopping = self.stopping or "once"
             idle = self.options.idle_exit
             if idle is not None and time.monotonic() - idle_since > idle:
@@ -227,7 +230,46 @@ class StreamRunner:
             for tp, end in self.ends.items()
         )
 
-    def _submit(self, batch: MicroBatch) -> None:
+    def _submit_cut(self, batch: MicroBatch, batcher: Batcher) -> bool:
+        """Submit ``batch``, cut at the offsets the output topics hold (see ``topics.py``).
+
+        Records below the cut were published by a transaction whose lake commit did not
+        happen: they go to the lake only. Windowed streams keep the records past the cut
+        back until every partition reached it, hold the watermark until then and set it
+        to the published one on the last part. Returns whether records were kept back.
+        """
+        from duckpipe.streaming.batch import MicroBatch
+
+        limits = self.unpublished
+        if not limits:
+            self._submit(batch)
+            return False
+        old, new = split_before(batch.records, limits)
+        old_end = {tp: min(batch.end[tp], o) for tp, o in limits.items() if tp in batch.end}
+        for tp in [tp for tp, o in limits.items() if batch.end.get(tp, -1) >= o]:
+            limits.pop(tp)
+        if self.p.windows is None:
+            if old.num_rows:
+                self._submit(MicroBatch(old, old_end))
+            rest = MicroBatch(new, batch.end)
+            if rest.size or self._position_moved(rest):
+                self._submit(rest)
+            return False
+        if new.num_rows:
+            batcher.accepted.append(new)
+        settled = not limits
+        if old.num_rows or settled:
+            published = self.p.outputs.watermark if self.p.outputs is not None else None
+            self._submit(
+                MicroBatch(old, old_end),
+                hold_watermark=not settled,
+                watermark_to=published if settled else None,
+            )
+        return bool(new.num_rows)
+
+    def _submit(
+        self, batch: MicroBatch, *, hold_watermark: bool = False, watermark_to: int | None = None
+    ) -> None:
         """Hand the batch to the committer (it processes and commits while we poll on)."""
         from duckpipe.streaming.committer import Job
 
@@ -238,7 +280,9 @@ class StreamRunner:
                 lag = self.p.consumer.lag()
                 idle = {tp: lag.get(tp, 1) == 0 for tp in self.assigned}
         metadata = self.p.consumer.group_metadata() if self.p.producer is not None else None
-        self.committer.submit(Job(batch.records, batch.end, self._replaying(batch), idle, metadata))
+        replaying = self._replaying(batch)
+        job = Job(batch.records, batch.end, replaying, idle, metadata, hold_watermark, watermark_to)
+        self.committer.submit(job)
         self.submitted.update(batch.end)
         self.report.records += batch.size
         self.report.batches += 1
@@ -277,7 +321,27 @@ class StreamRunner:
             if position is not None:
                 self.expected.setdefault(tp, position)
         self.p.retrying(lambda: self.p.resume_topic(self.assigned), "reading group offsets")
+        self.unpublished = self._published_ahead()
         self._restore(batcher)
+
+    def _published_ahead(self) -> Offsets:
+        """Partitions whose output topics hold records past where this instance starts.
+
+        A windowed replay rebuilds its windows from scratch and is not cut: windows that
+        end by the published watermark are simply not published again.
+        """
+        outputs = self.p.outputs
+        if outputs is None or (self.p.windows is not None and self.fresh_windows):
+            return {}
+        lake = self.p.committed.offsets
+        ahead: Offsets = {}
+        for tp in self.assigned:
+            start = lake.get(tp) if self.p.windows is not None else None
+            start = self.expected.get(tp) if start is None else start
+            recorded = outputs.recorded.get(tp)
+            if recorded is not None and start is not None and recorded > start:
+                ahead[tp] = recorded
+        return ahead
 
     def _restore(self, batcher: Batcher) -> None:
         """Re-read what open windows need, up to the committed offsets."""

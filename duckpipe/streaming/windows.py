@@ -133,12 +133,21 @@ class Windower:
         )
 
     # -- the step ----------------------------------------------------------------
-    def step(self, events: pa.Table, idle: dict[tuple[str, int], bool] | None = None) -> WindowStep:
+    def step(
+        self,
+        events: pa.Table,
+        idle: dict[tuple[str, int], bool] | None = None,
+        *,
+        hold: bool = False,
+        watermark_to: int | None = None,
+    ) -> WindowStep:
         """Add ``events`` (with ``_event_us``); return what to publish and the late events.
 
         ``idle`` maps each assigned partition to whether it is caught up. The watermark
         follows the slowest busy partition (a partition not read yet holds it back);
-        when every partition is caught up it follows the newest event.
+        when every partition is caught up it follows the newest event. ``hold`` keeps it
+        where it is and ``watermark_to`` moves it there instead: re-processing records a
+        Kafka transaction already published reproduces that transaction's watermark.
         """
         previous = self.watermark
         self.engine.register("_dp_new", events)
@@ -158,7 +167,9 @@ class Windower:
         for row in newest.to_pylist():
             tp = (row["_topic"], row["_partition"])
             self.event_time[tp] = max(row["m"], self.event_time.get(tp, row["m"]))
-        candidate = self._candidate(idle)
+        candidate = watermark_to if watermark_to is not None else self._candidate(idle)
+        if hold:
+            candidate = None
         if candidate is not None:
             self.watermark = candidate if previous is None else max(previous, candidate)
         self._assign()

@@ -219,6 +219,11 @@ class ConfluentConsumer:
         found = self._consumer.committed([ck.TopicPartition(t, p) for t, p in tps], timeout=10)
         return {(f.topic, f.partition): f.offset if f.offset >= 0 else None for f in found}
 
+    def committed_metadata(self, tps: list[TopicPartition]) -> dict[TopicPartition, str]:
+        ck = self._ck
+        found = self._consumer.committed([ck.TopicPartition(t, p) for t, p in tps], timeout=10)
+        return {(f.topic, f.partition): f.metadata or "" for f in found}
+
     def commit(self, offsets: Offsets) -> None:
         ck = self._ck
         try:
@@ -281,9 +286,9 @@ class ConfluentTransactionalProducer:
             except BufferError:
                 self._producer.poll(0.05)  # local queue full: let deliveries drain
 
-    def send_offsets(self, offsets: Offsets, group_metadata: Any) -> None:
+    def send_offsets(self, offsets: Offsets, group_metadata: Any, metadata: str = "") -> None:
         ck = self._ck
-        parts = [ck.TopicPartition(t, p, o) for (t, p), o in offsets.items()]
+        parts = [ck.TopicPartition(t, p, o, metadata) for (t, p), o in offsets.items()]
         self._call(self._producer.send_offsets_to_transaction, parts, group_metadata, 30)
 
     def commit(self) -> None:

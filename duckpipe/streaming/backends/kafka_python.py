@@ -225,6 +225,16 @@ class KafkaPythonConsumer:
         except Exception as exc:
             raise _translate(exc, "cannot read group offsets", self.settings.bootstrap) from exc
 
+    def committed_metadata(self, tps: list[TopicPartition]) -> dict[TopicPartition, str]:
+        try:
+            found = {
+                tp: self._consumer.committed(self._tp(tp), metadata=True, timeout_ms=10_000)
+                for tp in tps
+            }
+        except Exception as exc:
+            raise _translate(exc, "cannot read group offsets", self.settings.bootstrap) from exc
+        return {tp: (f.metadata or "") if f is not None else "" for tp, f in found.items()}
+
     def commit(self, offsets: Offsets) -> None:
         from kafka.structs import OffsetAndMetadata
 
@@ -294,11 +304,11 @@ class KafkaPythonTransactionalProducer:
             lambda: self._producer.send(topic, value=value, key=key, headers=headers or None),
         )
 
-    def send_offsets(self, offsets: Offsets, group_metadata: Any) -> None:
+    def send_offsets(self, offsets: Offsets, group_metadata: Any, metadata: str = "") -> None:
         from kafka import TopicPartition as KTP
         from kafka.structs import OffsetAndMetadata
 
-        data = {KTP(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()}
+        data = {KTP(t, p): OffsetAndMetadata(o, metadata, -1) for (t, p), o in offsets.items()}
         self._call(
             "cannot send offsets to the transaction",
             self._producer.send_offsets_to_transaction,
