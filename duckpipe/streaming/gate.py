@@ -35,8 +35,9 @@ Semantics, decided for streams:
 
 Cost: the checks are read once at start; a stream whose table has no checks (or run with
 ``--skip-checks``, or ``quality.enabled: false``) never imports soda-core. With checks,
-soda-core is imported and the checks parsed once at start, so a syntax error or an
-unknown check stops the stream before it reads anything. Each batch then runs one soda
+soda-core is imported and the checks parsed once at start, so a SodaCL syntax error or
+an unknown check option stops the stream before it reads anything (an unknown metric or
+column is found on the first batch, before its commit). Each batch then runs one soda
 scan (``benchmarks/streaming/bench_gate.py`` measures it against the same stream
 without checks).
 """

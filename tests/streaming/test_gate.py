@@ -10,10 +10,11 @@ import textwrap
 import uuid
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from duckpipe.console import JsonConsole, NullConsole
-from duckpipe.errors import ConfigError, QualityGateFailed
+from duckpipe.errors import ConfigError, QualityError, QualityGateFailed
 from duckpipe.project import load_project
 from duckpipe.runner import open_lake
 from duckpipe.streaming import StreamOptions, run_stream
@@ -131,6 +132,7 @@ checks for clicks_raw:
   - missing_count(user) = 0
   - invalid_count(amount) = 0:
       valid min: 0
+  - values in (user) must exist in users (name)
 """
 
 
@@ -142,29 +144,34 @@ def test_dlq_sends_failing_rows_to_the_dlq_and_commits_the_rest_exactly_once(
     create_topic(boot, dlq_topic)
     extra = f"  on_check_failure: dlq\n  dlq_topic: {dlq_topic}\n"
     root = project(tmp_path / "p", boot, topic, stream(extra=extra), DLQ_CHECKS)
+    users = pa.table({"name": [f"u{i}" for i in range(5)]})
+    open_lake(load_project(root)).write("users", users, mode="overwrite")
 
     def bad(i: int) -> dict:
         if i % 10 == 3:
             return click(i, user=None)
+        if i % 10 == 5:
+            return click(i, user="x")  # not a known user
         if i % 10 == 7:
             return click(i, user=None, amount=-1.0)  # fails both checks
         return click(i, amount=-2.0) if i % 10 == 8 else click(i)
 
     produce(boot, topic, [(i % 2, bad(i)) for i in range(40)] + [(0, b"{poison")])
     report = once(root)
-    assert report.dead_letters == 13  # 4 + 4 + 4 rows failing checks, 1 undecodable
-    good = [i for i in range(40) if i % 10 not in (3, 7, 8)]
+    assert report.dead_letters == 17  # 4 rows each of ids ending in 3, 5, 7, 8; 1 undecodable
+    good = [i for i in range(40) if i % 10 not in (3, 5, 7, 8)]
     assert sorted(r["id"] for r in rows(root, "clicks_raw")) == good
 
     dead = {r["_offset"] + 1000 * r["_partition"]: r for r in rows(root, "_dlq/raw")}
-    assert len(dead) == 13
+    assert len(dead) == 17
     checked = [r for r in dead.values() if r["raw"] != "{poison"]
     by_id = {json.loads(r["raw"])["id"]: r["reason"] for r in checked}
     missing = "check 'missing_count(user) = 0' failed (checks/clicks.yml:3)"
     invalid = "check 'invalid_count(amount) = 0' failed (checks/clicks.yml:4)"
-    assert by_id[3] == missing and by_id[8] == invalid
+    unknown = "check 'values in (user) must exist in users (name)' failed (checks/clicks.yml:6)"
+    assert by_id[3] == missing and by_id[8] == invalid and by_id[5] == unknown
     assert by_id[7] == f"{missing}; {invalid}"
-    assert sorted(by_id) == [i for i in range(40) if i % 10 in (3, 7, 8)]
+    assert sorted(by_id) == [i for i in range(40) if i % 10 in (3, 5, 7, 8)]
     assert [r["reason"] for r in dead.values() if r["raw"] == "{poison"] == [
         "the value is not valid JSON"
     ]
@@ -180,14 +187,14 @@ def test_dlq_sends_failing_rows_to_the_dlq_and_commits_the_rest_exactly_once(
         for h in m["_headers"]
         if h["key"] == "duckpipe.reason"
     ]
-    assert sorted(reasons).count(missing) == 4 and len(on_topic) == 13
+    assert sorted(reasons).count(missing) == 4 and len(on_topic) == 17
 
     produce(boot, topic, [(0, click(100)), (1, click(101, user=None))])
     again = once(root)
     assert again.dead_letters == 1
     assert sorted(r["id"] for r in rows(root, "clicks_raw")) == [*good, 100]
-    assert len(rows(root, "_dlq/raw")) == 14
-    assert len(read_topic(boot, dlq_topic)) == 14
+    assert len(rows(root, "_dlq/raw")) == 18
+    assert len(read_topic(boot, dlq_topic)) == 18
     assert stored(root)[1] == {topic: {"0": 22, "1": 21}}
 
 
@@ -288,3 +295,30 @@ gated:
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.splitlines() == ["without []", "with True"]
     assert len(rows(root, "clicks_plain")) == len(rows(root, "clicks_gated")) == 10
+
+
+def test_broken_checks_stop_the_stream_with_the_file_and_line(kafka_service, topic, tmp_path):
+    boot = kafka_service.bootstrap
+    checks = tmp_path / "p" / "checks" / "clicks.yml"
+    root = project(
+        tmp_path / "p", boot, topic, stream(), "checks for clicks_raw:\n  - row_count >\n"
+    )
+    with pytest.raises(QualityError) as err:  # parsed when the stream opens: the topic is empty
+        once(root)
+    assert err.value.where == "checks/clicks.yml:2"
+    assert 'SodaCL syntax error: Invalid check "row_count >"' in str(err.value)
+
+    produce(boot, topic, [(i % 2, click(i)) for i in range(10)])
+    checks.write_text("checks for clicks_raw:\n  - row_count > 0\n  - missing_cont(user) = 0\n")
+    with pytest.raises(QualityError) as err:  # an unknown metric or column: on the first batch
+        once(root)
+    assert err.value.where == "checks/clicks.yml:3"
+    assert "unknown check type 'missing_cont'" in str(err.value)
+    assert "did you mean 'missing_count'" in str(err.value)
+
+    checks.write_text(MISSING_USER.replace("(user)", "(usr)"))
+    with pytest.raises(QualityError) as err:
+        once(root)
+    assert err.value.where == "checks/clicks.yml:3"
+    assert "unknown column 'usr' in dataset 'clicks_raw'" in str(err.value)
+    assert not open_lake(load_project(root)).exists("clicks_raw")
