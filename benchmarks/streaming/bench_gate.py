@@ -9,6 +9,11 @@ measure the per-batch scans only (the import, about 0.3-0.8 s, is paid once per
 process when the stream opens).
 
     python benchmarks/streaming/bench_gate.py [--messages 200000] [--max-records 10000] [--json]
+
+Measured on the shared 2-core machine (load average 5-6), four checks: 200,000 messages
+in 20 batches of 10,000, 1.00 s without checks against 1.23 s with them (1.23x, 11.5 ms
+per batch); 50,000 messages in 50 batches of 1,000, 2.38 s against 2.89 s (1.21x, 10.2 ms
+per batch).
 """
 
 from __future__ import annotations
