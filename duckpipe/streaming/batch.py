@@ -98,30 +98,43 @@ class Batcher:
 
 
 def in_order(chunk: pa.Table, expected: Offsets) -> pa.Table:
-    """Drop records before ``expected`` of their partition; advance ``expected`` past the rest."""
-    import pyarrow as pa
+    """Drop records before ``expected`` of their partition; advance ``expected`` past the rest.
+
+    One aggregate finds each partition's offset range; only a chunk that really holds
+    records from before a seek is filtered (a copy), the usual chunk is returned as is.
+    """
     import pyarrow.compute as pc
 
-    pairs = pc.unique(
-        pc.binary_join_element_wise(
-            chunk.column("_topic"), pc.cast(chunk.column("_partition"), pa.string()), "\x00"
+    if not chunk.num_rows:
+        return chunk
+    ranges = chunk.group_by(["_topic", "_partition"], use_threads=False).aggregate(
+        [("_offset", "min"), ("_offset", "max")]
+    )
+    stale = []
+    for topic, part, low, high in zip(
+        ranges.column("_topic").to_pylist(),
+        ranges.column("_partition").to_pylist(),
+        ranges.column("_offset_min").to_pylist(),
+        ranges.column("_offset_max").to_pylist(),
+        strict=True,
+    ):
+        floor = expected.get((topic, part))
+        if floor is not None and low < floor:
+            stale.append((topic, part, floor))
+        if floor is None or high >= floor:
+            expected[(topic, part)] = high + 1
+    if not stale:
+        return chunk
+    drop = None
+    for topic, part, floor in stale:
+        old = pc.and_(
+            pc.and_(
+                pc.equal(chunk.column("_topic"), topic), pc.equal(chunk.column("_partition"), part)
+            ),
+            pc.less(chunk.column("_offset"), floor),
         )
-    ).to_pylist()
-    keep = None
-    for pair in pairs:
-        topic, part = pair.split("\x00")
-        tp = (topic, int(part))
-        mine = pc.and_(
-            pc.equal(chunk.column("_topic"), topic), pc.equal(chunk.column("_partition"), tp[1])
-        )
-        floor = expected.get(tp)
-        if floor is not None:
-            mine = pc.and_(mine, pc.greater_equal(chunk.column("_offset"), floor))
-        top = pc.max(pc.filter(chunk.column("_offset"), mine)).as_py()
-        if top is not None:
-            expected[tp] = top + 1
-        keep = mine if keep is None else pc.or_(keep, mine)
-    return chunk if keep is None else chunk.filter(keep)
+        drop = old if drop is None else pc.or_(drop, old)
+    return chunk.filter(pc.invert(drop))
 
 
 def split_before(chunk: pa.Table, limits: Offsets) -> tuple[pa.Table, pa.Table]:

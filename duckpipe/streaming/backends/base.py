@@ -45,33 +45,45 @@ def raw_schema() -> pa.Schema:
     )
 
 
+Column = Sequence[Any] | Any
+"""One column of a poll: a Python sequence, a numpy array or an Arrow array."""
+
+
 def raw_table(
-    topics: Sequence[Any],
-    partitions: Sequence[Any],
-    offsets: Sequence[Any],
-    timestamps_ms: Sequence[Any],
-    keys: Sequence[Any],
-    values: Sequence[Any],
-    headers: Sequence[Any],
+    topics: Column,
+    partitions: Column,
+    offsets: Column,
+    timestamps_ms: Column,
+    keys: Column,
+    values: Column,
+    headers: Column,
 ) -> pa.Table:
     """Columns gathered from one poll -> a table with ``raw_schema()``."""
     import pyarrow as pa
 
     schema = raw_schema()
-    millis = pa.array(timestamps_ms, pa.int64())
+    millis = _arrow(timestamps_ms, pa.int64())
     stamps = millis.cast(pa.timestamp("ms", tz="UTC")).cast(schema.field("_timestamp").type)
     return pa.Table.from_arrays(
         [
-            pa.array(topics, pa.string()),
-            pa.array(partitions, pa.int32()),
-            pa.array(offsets, pa.int64()),
+            _arrow(topics, pa.string()),
+            _arrow(partitions, pa.int32()),
+            _arrow(offsets, pa.int64()),
             stamps,
-            pa.array(keys, pa.binary()),
-            pa.array(values, pa.binary()),
-            pa.array(headers, schema.field("_headers").type),
+            _arrow(keys, pa.binary()),
+            _arrow(values, pa.binary()),
+            _arrow(headers, schema.field("_headers").type),
         ],
         schema=schema,
     )
+
+
+def _arrow(column: Column, dtype: pa.DataType) -> pa.Array:
+    import pyarrow as pa
+
+    if isinstance(column, pa.Array) and column.type == dtype:
+        return column
+    return pa.array(column, dtype)
 
 
 @dataclass(frozen=True)

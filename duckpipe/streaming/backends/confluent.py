@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import operator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from duckpipe.errors import SourceError, StreamError, StreamFenced, TransientSourceError
@@ -13,6 +15,7 @@ from duckpipe.streaming.backends.base import (
     OnAssign,
     OnRevoke,
     TopicPartition,
+    raw_schema,
     raw_table,
 )
 
@@ -20,8 +23,31 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 CLIENT = "confluent-kafka"
+CONSUME_CHUNK = 10_000
+"""Most messages one ``poll`` takes. Each is a Python object until it is in Arrow; taking
+100,000 at once cost about 0.4 us/message more CPU than 10,000 at a time."""
+_timestamp_ms = operator.itemgetter(1)
+"""``Message.timestamp()`` is ``(type, milliseconds)``."""
 # librdkafka reports these and then recovers on its own (reconnects with backoff)
 _TRANSIENT = ("_TRANSPORT", "_ALL_BROKERS_DOWN", "_RESOLVE", "_TIMED_OUT", "_MSG_TIMED_OUT")
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while messages become Arrow columns.
+
+    The message objects are freed by reference counting; the collector would only
+    scan them (and everything else alive) again and again while they are created.
+    """
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _client_config(settings: KafkaSettings) -> dict[str, Any]:
@@ -140,27 +166,48 @@ class ConfluentConsumer:
 
     # -- reading -----------------------------------------------------------------
     def poll(self, max_records: int, timeout: float) -> pa.Table | None:
-        messages = self._consumer.consume(num_messages=max_records, timeout=timeout)
-        self._raise_fatal()
-        if not messages:
-            return None
-        good = [m for m in messages if m.error() is None]
-        if len(good) < len(messages):
+        size = min(max_records, CONSUME_CHUNK)
+        with _collector_paused():
+            messages = self._consumer.consume(num_messages=size, timeout=timeout)
+            self._raise_fatal()
+            if not messages:
+                return None
+            return self._table(messages)
+
+    def _table(self, messages: list[Any]) -> pa.Table | None:
+        message = self._ck.Message
+        if any(map(message.error, messages)):
+            good = [m for m in messages if m.error() is None]
             for bad in (m for m in messages if m.error() is not None):
                 self._error(bad.error())
             self._raise_fatal()
-        if not good:
-            return None
+            if not good:
+                return None
+            messages = good
+        return self._columns(messages)
+
+    def _columns(self, messages: list[Any]) -> pa.Table:
+        """Polled messages -> ``raw_schema()``; one C-level pass per column, no per-message Python."""
+        import numpy as np
+        import pyarrow as pa
+
+        message, n = self._ck.Message, len(messages)
         topics = self.settings.topics
-        single = len(topics) == 1 and not self.settings.pattern
+        if len(topics) == 1 and not self.settings.pattern:
+            topic: Any = pa.repeat(pa.scalar(topics[0], pa.string()), n)
+        else:
+            topic = list(map(message.topic, messages))
+        headers: Any = list(map(message.headers, messages))
+        if headers.count(None) == n:
+            headers = pa.nulls(n, raw_schema().field("_headers").type)
         return raw_table(
-            [topics[0]] * len(good) if single else [m.topic() for m in good],
-            [m.partition() for m in good],
-            [m.offset() for m in good],
-            [m.timestamp()[1] for m in good],
-            [m.key() for m in good],
-            [m.value() for m in good],
-            [m.headers() for m in good],
+            topic,
+            np.fromiter(map(message.partition, messages), np.int32, n),
+            np.fromiter(map(message.offset, messages), np.int64, n),
+            np.fromiter(map(_timestamp_ms, map(message.timestamp, messages)), np.int64, n),
+            list(map(message.key, messages)),
+            list(map(message.value, messages)),
+            headers,
         )
 
     def position(self, tp: TopicPartition) -> int | None:
