@@ -273,8 +273,11 @@ class StreamPipeline:
             position.event_time = dict(self.windows.event_time)
         dead = self.dead.write(result.rejects, end, self.run_id)
         if self.outputs is not None and self.unpublished(end):
+            # The group's generation as of now: a client may have rejoined since the batch
+            # was polled (the snapshot is thread-safe in both clients).
+            group = group_metadata or self.consumer.group_metadata()
             watermark = self.windows.watermark if self.windows is not None else None
-            self.outputs.publish(result.output, result.rejects, end, group_metadata, watermark)
+            self.outputs.publish(result.output, result.rejects, end, group, watermark)
         mode, merge = self._write_mode(result.output, replaying)
         try:
             self.sink.write(

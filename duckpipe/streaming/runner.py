@@ -279,9 +279,8 @@ class StreamRunner:
             with contextlib.suppress(Exception):
                 lag = self.p.consumer.lag()
                 idle = {tp: lag.get(tp, 1) == 0 for tp in self.assigned}
-        metadata = self.p.consumer.group_metadata() if self.p.producer is not None else None
         replaying = self._replaying(batch)
-        job = Job(batch.records, batch.end, replaying, idle, metadata, hold_watermark, watermark_to)
+        job = Job(batch.records, batch.end, replaying, idle, None, hold_watermark, watermark_to)
         self.committer.submit(job)
         self.submitted.update(batch.end)
         self.report.records += batch.size
@@ -322,6 +321,10 @@ class StreamRunner:
                 self.expected.setdefault(tp, position)
         self.p.retrying(lambda: self.p.resume_topic(self.assigned), "reading group offsets")
         self.unpublished = self._published_ahead()
+        if self.unpublished:
+            self.console.event(
+                "stream_catching_up", stream=self.p.name, published=_named(self.unpublished)
+            )
         self._restore(batcher)
 
     def _published_ahead(self) -> Offsets:

@@ -57,6 +57,8 @@ if TYPE_CHECKING:
         TransactionalProducer,
     )
 
+_GROUP_MOVED = ("IllegalGeneration", "ILLEGAL_GENERATION", "RebalanceInProgress", "REBALANCE")
+"""The consumer group rebalanced under the transaction: retried with the new generation."""
 _META = "duckpipe:"
 """Prefix of the offsets' metadata duckpipe writes (``duckpipe:{"watermark_us": ...}``)."""
 
@@ -113,7 +115,15 @@ class TopicOutputs:
             topic = getattr(config, field)
             if topic is None:
                 continue
-            probe = open_consumer(replace(settings, topics=(topic,), pattern=None), client)
+            # its own group and no instance id: closing it must not touch the stream's group
+            probe_settings = replace(
+                settings,
+                topics=(topic,),
+                pattern=None,
+                group_id=f"{settings.group_id}.probe",
+                instance_id=None,
+            )
+            probe = open_consumer(probe_settings, client)
             try:
                 retrying(probe.partitions, f"looking up topic '{topic}'")
             except SourceError as exc:
@@ -175,12 +185,13 @@ class TopicOutputs:
                 hint="run one instance per stream; the other instance carries on",
             ) from exc
         except DuckpipeError as exc:
+            regrouped = any(code in exc.message for code in _GROUP_MOVED)
             raise StreamError(
                 f"the Kafka transaction of stream '{self.stream}' failed: {exc.message}",
                 where=f"streams.{self.stream}.{'topic' if self.config.topic else 'dlq_topic'}",
                 hint=exc.hint
                 or "check the broker and that the output topics exist and accept writes",
-                retryable=exc.retryable,
+                retryable=exc.retryable or regrouped,
             ) from exc
         self.recorded = {**self.recorded, **offsets}
         if watermark is not None:
