@@ -64,6 +64,7 @@ class DeltaSink:
         self.storage = StorageConfig.from_options(storage_options, use_env=is_remote(root))
         self.storage_options = self.storage.delta_options() if is_remote(root) else {}
         self.merge_strategy = "auto"
+        self._handles: dict[str, DeltaTable] = {}
 
     def _before_commit(self) -> None:
         """Called between planning a write and committing it; tests use it to interleave a rival."""
@@ -92,6 +93,19 @@ class DeltaSink:
                 where=table,
                 hint=did_you_mean(table, self.tables()) or "write to it first",
             ) from None
+
+    def _latest(self, table: str) -> DeltaTable:
+        """The table at its newest version: the handle of the last call brought up to date
+        (reads only the new commits; a streaming writer commits every few seconds), else opened."""
+        dt = self._handles.get(table)
+        if dt is not None:
+            try:
+                dt.update_incremental()
+                return dt
+            except Exception:  # deleted or rewritten meanwhile: open it afresh
+                del self._handles[table]
+        dt = self._handles[table] = self._open(table)
+        return dt
 
     def _open_or_none(self, table: str) -> DeltaTable | None:
         return self._open(table) if self.exists(table) else None
@@ -124,6 +138,7 @@ class DeltaSink:
 
     def drop(self, table: str) -> None:
         self._open(table)
+        self._handles.pop(table, None)
         delete_tree(self.uri(table), self.storage)
 
     # -- writes ----------------------------------------------------------------
@@ -203,7 +218,7 @@ class DeltaSink:
         from duckpipe.sinks.partitioning import parse_sorts, sort_table
         from duckpipe.sinks.prepare import prepare
 
-        dt = self._open(table)
+        dt = self._latest(table)
         current = _arrow_schema(dt)
         prepared = prepare(
             incoming, current, table=table, schema_mode=schema_mode, partial=mode == "merge"
@@ -294,7 +309,7 @@ class DeltaSink:
     def read_position(self, table: str, writer_id: str) -> Position | None:
         if not self.exists(table):
             return None
-        dt = self._open(table)
+        dt = self._latest(table)
         seq = dt.transaction_version(writer_id)
         if seq is None:
             return None
