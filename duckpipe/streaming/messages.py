@@ -14,8 +14,10 @@ Each output row becomes one message:
 JSON encoding, the same in keys, values and nested values: timestamps as ISO-8601
 strings with microseconds (``2024-05-01T12:00:00.000000Z``; in UTC with a ``Z`` when
 the column has a time zone, without one when it has none), dates ``2024-05-01``,
-times ``12:00:00``, decimals as strings (exact: ``"12.50"``), durations as a number
-of seconds, binary as base64 strings, NaN and infinities as null.
+times ``12:00:00``, decimals as strings (exact: ``"12.50"``), durations and intervals
+as a number of seconds, binary as base64 strings, maps as ``[[key, value], ...]``,
+NaN and infinities as null. The whole batch is encoded by one DuckDB query
+(``jsontext.py``), not row by row.
 
 >>> import pyarrow as pa
 >>> rows = pa.table({"user": ["u1"], "n": [3], "_offset": [7]})
@@ -25,16 +27,14 @@ of seconds, binary as base64 strings, NaN and infinities as null.
 
 from __future__ import annotations
 
-import base64
-import json
-import math
+import gc
 import re
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+import threading
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from duckpipe.errors import ConfigError
+from duckpipe.streaming.decode import ident
+from duckpipe.streaming.jsontext import UPPER_ESCAPE, json_object, lower_escapes
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -43,13 +43,18 @@ if TYPE_CHECKING:
 
 META_COLUMNS = ("_topic", "_partition", "_offset", "_timestamp", "_key", "_headers", "_value")
 POSITION = ("_topic", "_partition", "_offset")
+_POSITION_HEADERS = tuple(f"duckpipe.{c[1:]}" for c in POSITION)
+_ROWS = "_dp_message_rows"
+_local = threading.local()
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):
+    """One derived-topic message (a tuple: built by the hundred thousand per batch)."""
+
     key: bytes | None
     value: bytes
-    headers: list[tuple[str, bytes]]
+    headers: tuple[tuple[str, bytes], ...]
+    """Tuples only: the garbage collector stops tracking them, so big batches stay cheap."""
 
 
 def key_columns(config: StreamConfig) -> list[str]:
@@ -80,55 +85,59 @@ def encode(
             hint="keep the key columns in the SELECT, or set topic_key: to columns it has "
             "(topic_key: [] for messages without a key)",
         )
-    values = value_columns(rows.column_names, sql)
-    positioned = all(c in rows.column_names for c in POSITION)
+    if not rows.num_rows:
+        return []
+    texts = _texts(rows, key, value_columns(rows.column_names, sql), where)
+    values = texts.column("value").to_pylist()
+    keys = texts.column("key").to_pylist() if key else [None] * len(values)
     stream_header = ("duckpipe.stream", stream.encode())
-    out = []
-    for row in _finite(rows).to_pylist():
-        headers = [stream_header]
-        if positioned:
-            headers += [(f"duckpipe.{c[1:]}", str(row[c]).encode()) for c in POSITION]
-        out.append(
-            Message(
-                key=_json({k: row[k] for k in key}) if key else None,
-                value=_json({c: row[c] for c in values}),
-                headers=headers,
-            )
-        )
-    return out
+    positioned = "duckpipe.topic" in texts.column_names
+    columns = [texts.column(h).to_pylist() for h in _POSITION_HEADERS] if positioned else []
+    enabled = gc.isenabled()
+    gc.disable()  # freed by reference counting; the collector would rescan them as they come
+    try:
+        if not positioned:
+            return [Message(k, v, (stream_header,)) for k, v in zip(keys, values, strict=True)]
+        return [
+            Message(k, v, (stream_header, *zip(_POSITION_HEADERS, at, strict=True)))
+            for k, v, at in zip(keys, values, zip(*columns, strict=True), strict=True)
+        ]
+    finally:
+        if enabled:
+            gc.enable()
 
 
-def _json(obj: dict[str, Any]) -> bytes:
-    return json.dumps(obj, default=_plain, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _plain(value: Any) -> Any:
-    """JSON for what ``json`` cannot write itself."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
-def _finite(rows: pa.Table) -> pa.Table:
-    """Top-level NaN and infinities as null (JSON has no way to write them)."""
-    import pyarrow as pa
+def _texts(rows: pa.Table, key: list[str], values: list[str], where: str) -> pa.Table:
+    """One DuckDB query over the batch: ``key`` and ``value`` JSON, header texts (binary)."""
     import pyarrow.compute as pc
 
-    for i, field in enumerate(rows.schema):
-        if pa.types.is_floating(field.type):
-            column = rows.column(i)
-            finite = pc.is_finite(column)
-            rows = rows.set_column(i, field, pc.if_else(finite, column, None))
-    return rows
+    def fields(names: list[str]) -> list[tuple[str, str, Any]]:
+        return [(n, ident(n), rows.schema.field(n).type) for n in names]
+
+    select = [f"encode({json_object(fields(values), where=where)}) as value"]
+    if key:
+        select.append(f"encode({json_object(fields(key), where=where)}) as key")
+    if all(c in rows.column_names for c in POSITION):
+        select += [f'encode({ident(c)}::VARCHAR) as "duckpipe.{c[1:]}"' for c in POSITION]
+    con = _connection()
+    con.register(_ROWS, rows)
+    try:
+        texts = con.sql(f"select {', '.join(select)} from {_ROWS}").to_arrow_table()
+    finally:
+        con.unregister(_ROWS)
+    for name in ("value", "key") if key else ("value",):
+        column = texts.column(name)
+        if pc.any(pc.match_substring_regex(column, UPPER_ESCAPE)).as_py():
+            fixed = [None if b is None else lower_escapes(b) for b in column.to_pylist()]
+            texts = texts.set_column(texts.column_names.index(name), name, [fixed])
+    return texts
+
+
+def _connection() -> Any:
+    """This thread's DuckDB connection for encoding (streams commit on a worker thread)."""
+    con = getattr(_local, "con", None)
+    if con is None:
+        import duckdb
+
+        con = _local.con = duckdb.connect()
+    return con

@@ -212,7 +212,7 @@ class TopicOutputs:
         try:
             if self.config.topic is not None:
                 for m in messages:
-                    producer.send(self.config.topic, m.value, key=m.key, headers=m.headers)
+                    producer.send(self.config.topic, m.value, key=m.key, headers=list(m.headers))
             if self.config.dlq_topic is not None:
                 for row in dead.select(list(DLQ_COLUMNS)).to_pylist():
                     producer.send(
