@@ -5,7 +5,8 @@ One real broker (the test service: Apache Kafka, KRaft, on loopback) and one top
 process, one after another:
 
 - ``raw consume``: each client library's own consume loop, touching every value (the
-  ceiling: nothing is decoded or written);
+  ceiling: nothing is decoded or written); for confluent-kafka also the same loop with
+  Python's cyclic garbage collector paused, as duckpipe's poll pauses it;
 - ``backend poll``: duckpipe's backend for that library (polled records -> Arrow);
 - ``end-to-end``: ``duckpipe stream --once`` into a Delta table (decode JSON, contract,
   commit each micro-batch with its offsets), timed from start to the last commit.
@@ -20,6 +21,7 @@ time from its send to the lake commit whose position covers its offset.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import sys
@@ -76,8 +78,20 @@ def fill(bootstrap: str, topic: str, count: int, partitions: int) -> None:
     producer.flush(60)
 
 
-def raw_consume(client: str, bootstrap: str, topic: str, count: int, partitions: int) -> float:
-    """Seconds for the library's own loop to receive ``count`` messages (connecting included)."""
+def raw_consume(
+    client: str, bootstrap: str, topic: str, count: int, partitions: int, gc_paused: bool = False
+) -> float:
+    """Seconds for the library's own loop to receive ``count`` messages (connecting included).
+
+    ``gc_paused``: Python's cyclic garbage collector is off during the loop, as it is
+    inside duckpipe's confluent-kafka poll (reported for comparison only).
+    """
+    if gc_paused:
+        gc.disable()
+        try:
+            return raw_consume(client, bootstrap, topic, count, partitions)
+        finally:
+            gc.enable()
     started = time.perf_counter()
     seen = 0
     if client == "confluent-kafka":
@@ -285,6 +299,14 @@ def main() -> None:
                     c, kafka.bootstrap, topic, args.messages, args.partitions
                 ),
             )
+            paused = None
+            if client == "confluent-kafka":  # the loop with duckpipe's poll trick, for comparison
+                paused = best(
+                    args.repeat,
+                    lambda c=client: raw_consume(
+                        c, kafka.bootstrap, topic, args.messages, args.partitions, gc_paused=True
+                    ),
+                )
             poll = best(
                 args.repeat, lambda c=client: backend_poll(c, kafka.bootstrap, topic, args.messages)
             )
@@ -305,6 +327,7 @@ def main() -> None:
             assert rows == args.messages, f"{client}: {rows} rows landed, expected {args.messages}"
             results[client] = {
                 "raw_consume_per_s": args.messages / raw,
+                "raw_consume_gc_paused_per_s": args.messages / paused if paused else None,
                 "backend_poll_per_s": args.messages / poll,
                 "end_to_end_per_s": args.messages / e2e,
                 "end_to_end_after_join_per_s": args.messages / joined,
@@ -312,6 +335,10 @@ def main() -> None:
                 "group_join_seconds": e2e - joined,
                 "commits": commits,
             }
+        confluent = results["confluent-kafka"]
+        confluent["end_to_end_x_raw_gc_paused"] = (
+            confluent["end_to_end_per_s"] / confluent["raw_consume_gc_paused_per_s"]
+        )
         fastest = max(results[c]["raw_consume_per_s"] for c in CLIENTS)
         for client in CLIENTS:
             results[client]["after_join_x_fastest_raw"] = (
@@ -346,6 +373,12 @@ def main() -> None:
             f"{r['end_to_end_per_s']:>13,.0f} {r['end_to_end_x_fastest_raw']:>14.2f} "
             f"{r['end_to_end_after_join_per_s']:>13,.0f} {r['after_join_x_fastest_raw']:>14.2f}"
         )
+    confluent = results["confluent-kafka"]
+    print(
+        "confluent-kafka raw consume with the garbage collector paused: "
+        f"{confluent['raw_consume_gc_paused_per_s']:,.0f}/s; "
+        f"end-to-end / that: {confluent['end_to_end_x_raw_gc_paused']:.2f}"
+    )
     lat = results["latency"]
     print(
         f"produce-to-visible at {lat['rate_per_s']:,}/s, 1 s batches: p50 {lat['p50_s']:.2f}s, "
