@@ -201,10 +201,12 @@ class StreamConfig(_Strict):
     key: list[str] = []
     partition_by: list[str] = []
     start: Literal["earliest", "latest"] = "earliest"
+    give_up_after: float | None = Field(None, ge=0)
+    """How long an unreachable broker is retried before the stream fails (0: never)."""
     # a failing SodaCL check on a micro-batch: stop uncommitted, or send its rows to the DLQ
     on_check_failure: Literal["stop", "dlq"] = "stop"
 
-    @field_validator("max_interval", mode="before")
+    @field_validator("max_interval", "give_up_after", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value)

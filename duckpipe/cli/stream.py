@@ -24,6 +24,24 @@ def _timestamp(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    if value.strip().lower() == "never":
+        return 0.0
+    from duckpipe.config import parse_duration
+
+    try:
+        seconds = float(parse_duration(value))
+    except ValueError:
+        raise click.BadParameter(
+            f"'{value}' is not a duration; write e.g. 90s, 2m, 1h, or never", param=param
+        ) from None
+    if seconds < 0:
+        raise click.BadParameter("the duration cannot be negative", param=param)
+    return seconds
+
+
 @click.command("stream")
 @click.argument("name")
 @click.option("--once", is_flag=True, help="Process what the topics hold now, commit, and exit.")
@@ -48,6 +66,13 @@ def _timestamp(value: str | None) -> datetime | None:
 @click.option(
     "--skip-checks", is_flag=True, help="Publish without running the table's quality checks."
 )
+@click.option(
+    "--give-up-after",
+    metavar="DURATION",
+    callback=_duration,
+    help="Fail when the Kafka broker stays unreachable this long (e.g. 2m, or never). "
+    "Default: the stream's give_up_after, else 60s with --once and never without.",
+)
 @format_option
 @click.pass_context
 def command(
@@ -58,6 +83,7 @@ def command(
     from_timestamp: str | None,
     client: str | None,
     skip_checks: bool,
+    give_up_after: float | None,
     fmt: str,
 ) -> None:
     """Run stream NAME until SIGTERM/Ctrl-C (the current batch is committed first)."""
@@ -71,6 +97,7 @@ def command(
         from_timestamp=_timestamp(from_timestamp),
         client=client,
         skip_checks=skip_checks,
+        give_up_after=give_up_after,
     )
     console = console_for(fmt)
     report = run_stream(project_from(ctx), name, options, console=console)

@@ -16,6 +16,9 @@ class StreamOptions:
     client: str | None = None
     status_interval: float = 1.0
     idle_exit: float | None = None
+    give_up_after: float | None = None
+    """Seconds an unreachable broker is retried before the run fails; None: the stream's
+    ``give_up_after``, else 60 s with ``once`` and never without; 0: never."""
     skip_checks: bool = False
 
 

@@ -17,10 +17,10 @@ from duckpipe.errors import (
     CommitConflict,
     ConfigError,
     DuckpipeError,
-    StreamError,
     StreamFenced,
 )
 from duckpipe.sinks.base import MergeSpec, Position, WriteMode
+from duckpipe.streaming.outage import Reconnector
 from duckpipe.streaming.position import StreamPosition, nest, writer_id
 from duckpipe.streaming.resolve import kafka_source, present_keys, stream_group
 from duckpipe.streaming.status import StreamStatus
@@ -78,6 +78,8 @@ class StreamPipeline:
         self._replay_floor: dict[tuple[str, int], int] = {}
         self.console: Console | None = None
         self._warned: set[str] = set()
+        self.kafka = Reconnector(name, self.source, self.status, lambda: self.stop_requested())
+        self.outage = self.kafka.outage
         self.skip_checks = False
         self.gate: StreamGate | None = None
 
@@ -89,7 +91,7 @@ class StreamPipeline:
         from duckpipe.streaming.backends import open_consumer
         from duckpipe.streaming.dlq import DeadLetters
 
-        self.console = console
+        self.console = self.kafka.console = console
         project = self.project
         self.sink: Sink = open_sink(
             project.lake_uri,
@@ -109,7 +111,10 @@ class StreamPipeline:
             max_poll_records=self.config.max_records,
         )
         self.settings = settings
-        self.consumer: Consumer = open_consumer(settings, self.client, on_error=self._broker_error)
+        self.consumer: Consumer = self.retrying(
+            lambda: open_consumer(settings, self.client, on_error=self.kafka.client_error),
+            "connecting to Kafka",
+        )
         self.producer: TransactionalProducer | None = None
         self.outputs: TopicOutputs | None = None
         if self.config.dlq_topic or self.config.topic:
@@ -312,10 +317,14 @@ class StreamPipeline:
         recorded = self.outputs.recorded if self.outputs is not None else {}
         return any(tp not in recorded or o > recorded[tp] for tp, o in end.items())
 
-    def commit_group(self, end: Offsets) -> None:
-        """Group offsets after the lake commit, for lag monitoring only (the lake holds the truth)."""
+    def commit_group(self, end: Offsets, *, wait: bool = False) -> None:
+        """Group offsets after the lake commit, for lag monitoring only (the lake holds the truth).
+
+        Sent without waiting: a commit blocked on a lost coordinator would stall the poll
+        loop, and a static member that cannot run its rebalance callbacks in time is fenced.
+        """
         try:
-            self.consumer.commit(end)
+            self.consumer.commit(end, wait=wait)
         except DuckpipeError as exc:
             self._warn_once("group-commit", f"group offsets not committed: {exc}")
 
@@ -384,32 +393,12 @@ class StreamPipeline:
 
     # -- resilience ----------------------------------------------------------------
     def retrying(self, attempt: Callable[[], T], what: str) -> T:
-        """Run ``attempt``; while it fails transiently, wait (exponential backoff) and retry."""
-        delay, failures = 0.2, 0
-        while True:
-            try:
-                result = attempt()
-                if failures:
-                    self._info(f"{what}: recovered after {failures} failed attempts")
-                    self._warned.discard(what)
-                return result
-            except DuckpipeError as exc:
-                if not exc.retryable or isinstance(exc, StreamFenced):
-                    raise
-                failures += 1
-                if self.stop_requested() and failures > 3:
-                    raise StreamError(
-                        f"stopped while {what} kept failing: {exc}",
-                        hint="nothing was committed for the current batch; the next start re-reads it",
-                    ) from exc
-                self._warn_once(what, f"{what} failed ({exc}); retrying with backoff")
-                if self.console is not None:
-                    self.console.event("retry", what=what, attempt=failures, delay=delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 10.0)
+        """Run ``attempt``; retry transient failures with capped exponential backoff.
 
-    def _broker_error(self, message: str) -> None:
-        self._warn_once("broker", f"Kafka: {message} (the client reconnects with backoff)")
+        Kafka failures count towards the broker outage, which gives up after
+        ``give_up_after`` (``outage.Reconnector``); lake failures are retried until stopped.
+        """
+        return self.kafka.retrying(attempt, what)
 
     def _warn_once(self, key: str, message: str) -> None:
         if key not in self._warned and self.console is not None:

@@ -20,6 +20,7 @@ from duckpipe.streaming.backends import BEGINNING, END, Offsets, TopicPartition
 from duckpipe.streaming.batch import in_order, split_before
 from duckpipe.streaming.committer import Committer
 from duckpipe.streaming.options import StreamOptions, StreamReport
+from duckpipe.streaming.outage import PROBE_EVERY, give_up_seconds
 from duckpipe.streaming.replay import replay_targets
 from duckpipe.streaming.resolve import stream_config
 
@@ -76,10 +77,15 @@ class StreamRunner:
         self._last_status = time.monotonic()
         pipeline.stop_requested = lambda: self.stopping is not None
         pipeline.skip_checks = options.skip_checks
+        pipeline.outage.give_up_after = give_up_seconds(
+            options.give_up_after, pipeline.config.give_up_after, options.once
+        )
+        self._probed = 0.0
 
     # -- assignment callbacks (run inside poll) ------------------------------------
     def _on_assign(self, partitions: list[TopicPartition]) -> Offsets:
         try:
+            self.p.kafka.reachable()  # joining the group took a broker
             self.committer.drain()  # positions are read after the batch in flight is committed
             return self._starts(partitions)
         except BaseException as exc:  # kafka-python swallows listener errors: re-raise after poll
@@ -176,7 +182,7 @@ class StreamRunner:
                 self._run_batches(batcher, idle_since)
             finally:
                 self.committer.drain()  # the batch in flight is committed before we stop
-                self._commit_group()
+                self._commit_group(final=True)
             self._show_status()
         self.report.stopped_by = self.stopping or "end"
 
@@ -197,6 +203,8 @@ class StreamRunner:
             if batch is None:
                 continue
             held = False
+            if batch.size:
+                self.p.kafka.reachable()
             if batch.size or self._position_moved(batch):
                 held = self._submit_cut(batch, batcher)
                 idle_since = time.monotonic()
@@ -215,7 +223,25 @@ class StreamRunner:
         if self.assign_error is not None:
             error, self.assign_error = self.assign_error, None
             raise error
+        self._probe_broker()
         return self.reassigned
+
+    def _probe_broker(self) -> None:
+        """While the broker is away: ask it every ``PROBE_EVERY`` seconds, give up when due.
+
+        Polls go quiet during an outage (the client reconnects on its own), so without a
+        probe a quiet topic could not tell a broker that came back from one still away.
+        """
+        kafka = self.p.kafka
+        kafka.check()
+        now = time.monotonic()
+        if not kafka.outage.active or now - self._probed < PROBE_EVERY:
+            return
+        self._probed = now
+        if self.p.consumer.reachable(1.0):
+            kafka.reachable()
+        else:
+            kafka.failed("no answer to a metadata request", attempted=now)
 
     def _position_moved(self, batch: MicroBatch) -> bool:
         return any(self.submitted.get(tp) != o for tp, o in batch.end.items())
@@ -224,7 +250,8 @@ class StreamRunner:
         if not self.assigned:
             return False
         if self.ends is None:
-            self.ends = self.p.consumer.end_offsets(self.assigned)
+            consumer, assigned = self.p.consumer, self.assigned
+            self.ends = self.p.retrying(lambda: consumer.end_offsets(assigned), "reading offsets")
         return all(
             batch.end.get(tp, -1) >= end or (tp not in batch.end and self.unresolved.get(tp) == END)
             for tp, end in self.ends.items()
@@ -286,12 +313,15 @@ class StreamRunner:
         self.report.records += batch.size
         self.report.batches += 1
 
-    def _commit_group(self) -> None:
-        """Group offsets for lag monitoring, after the lake commit (never the source of truth)."""
+    def _commit_group(self, final: bool = False) -> None:
+        """Group offsets for lag monitoring, after the lake commit (never the source of truth).
+
+        The last one, when the stream stops, waits for the broker unless it is away.
+        """
         self.committer.check()
         done = self.committer.take_committed()
         if done is not None and self.p.producer is None:
-            self.p.commit_group(done)
+            self.p.commit_group(done, wait=final and not self.p.outage.active)
 
     def _replaying(self, batch: MicroBatch) -> bool:
         if not self.replay_until:

@@ -19,6 +19,8 @@ class StreamStatus:
     dead_letters: int = 0
     windows: int = 0
     lag: dict[TopicPartition, int] = field(default_factory=dict)
+    outage: str = ""
+    """``broker down 12s (7 attempts)`` while Kafka cannot be reached; empty otherwise."""
     started: float = field(default_factory=time.monotonic)
     _window_start: float = field(default_factory=time.monotonic)
     _window_records: int = 0
@@ -38,10 +40,11 @@ class StreamStatus:
 
     def line(self) -> str:
         lag = " ".join(f"{t}/{p}={n:,}" for (t, p), n in sorted(self.lag.items())) or "-"
-        return (
+        line = (
             f"{self.stream}: {self.rate:,.0f} rec/s · {self.records:,} records · "
             f"{self.commits:,} commits · lag {lag} · dlq {self.dead_letters:,}"
         )
+        return f"{line} · {self.outage}" if self.outage else line
 
     def fields(self) -> dict[str, Any]:
         return {
@@ -52,5 +55,6 @@ class StreamStatus:
             "dead_letters": self.dead_letters,
             "windows_emitted": self.windows,
             "lag": {f"{t}/{p}": n for (t, p), n in sorted(self.lag.items())},
+            "broker": self.outage or "up",
             "seconds": round(time.monotonic() - self.started, 3),
         }

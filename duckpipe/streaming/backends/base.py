@@ -7,9 +7,11 @@ library's per-message objects never leave the backend module. Partitions are pla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from duckpipe.errors import SourceError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -109,6 +111,19 @@ class KafkaSettings:
         return f"{what} on {self.bootstrap}"
 
 
+def missing_topic(name: str, bootstrap: str, existing: Iterable[str]) -> SourceError:
+    """A named topic the broker does not have: fail fast (as Flink's KafkaSource does)
+    rather than wait, which would hide a misspelt name for ever."""
+    from duckpipe.errors import did_you_mean
+
+    close = did_you_mean(name, [t for t in existing if not t.startswith("__")])
+    return SourceError(
+        f"topic '{name}' does not exist on {bootstrap}",
+        where=f"topic {name}",
+        hint=(close + " " if close else "") + "create the topic, or check `topics:` of the source",
+    )
+
+
 class Consumer(Protocol):
     """A read_committed consumer that never commits on its own."""
 
@@ -162,8 +177,15 @@ class Consumer(Protocol):
         """The metadata string stored with each committed offset (empty when none)."""
         ...
 
-    def commit(self, offsets: Offsets) -> None:
-        """Commit group offsets (duckpipe does this for lag monitoring only)."""
+    def commit(self, offsets: Offsets, *, wait: bool = True) -> None:
+        """Commit group offsets (duckpipe does this for lag monitoring only).
+
+        ``wait=False`` sends the commit and returns; a failure goes to the error callback.
+        """
+        ...
+
+    def reachable(self, timeout: float) -> bool:
+        """Whether a broker answers a metadata request within ``timeout`` seconds."""
         ...
 
     def group_metadata(self) -> Any:

@@ -8,13 +8,14 @@ import operator
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import SourceError, StreamError, StreamFenced, TransientSourceError
+from duckpipe.errors import StreamError, StreamFenced, TransientSourceError
 from duckpipe.streaming.backends.base import (
     KafkaSettings,
     Offsets,
     OnAssign,
     OnRevoke,
     TopicPartition,
+    missing_topic,
     raw_schema,
     raw_table,
 )
@@ -50,9 +51,18 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _logger() -> logging.Logger:
+    """librdkafka's log, kept off the terminal: each failed connect attempt is a line there;
+    the error callback reports outages once, on the console and the status line."""
+    logger = logging.getLogger("duckpipe.kafka")
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+    return logger
+
+
 def _client_config(settings: KafkaSettings) -> dict[str, Any]:
     return {
-        "logger": logging.getLogger("duckpipe.kafka"),  # librdkafka would print to stderr
+        "logger": _logger(),  # librdkafka would print to stderr
         "bootstrap.servers": settings.bootstrap,
         "client.id": settings.client_id,
         "reconnect.backoff.ms": 100,
@@ -85,6 +95,7 @@ class ConfluentConsumer:
             # prefetch generously: the default (100k messages) stalls fast consumers
             "queued.min.messages": 1_000_000,
             "error_cb": self._error,
+            "on_commit": self._committed,
         }
         if settings.instance_id:
             config["group.instance.id"] = settings.instance_id
@@ -104,6 +115,10 @@ class ConfluentConsumer:
             )
         elif self._on_error is not None:
             self._on_error(err.str())
+
+    def _committed(self, err: Any, partitions: Any) -> None:
+        if err is not None and self._on_error is not None:
+            self._on_error(f"group offset commit failed: {err.str()}", False)
 
     def _raise_fatal(self) -> None:
         if self._fatal is not None:
@@ -150,11 +165,7 @@ class ConfluentConsumer:
         for name in names:
             topic = metadata.topics.get(name)
             if topic is None or topic.error is not None:
-                raise SourceError(
-                    f"topic '{name}' does not exist on {self.settings.bootstrap}",
-                    where=f"topic {name}",
-                    hint="create the topic, or check `topics:` of the source",
-                )
+                raise missing_topic(name, self.settings.bootstrap, metadata.topics)
             found.extend((name, p) for p in sorted(topic.partitions))
         return found
 
@@ -271,15 +282,23 @@ class ConfluentConsumer:
         found = self._consumer.committed([ck.TopicPartition(t, p) for t, p in tps], timeout=10)
         return {(f.topic, f.partition): f.metadata or "" for f in found}
 
-    def commit(self, offsets: Offsets) -> None:
+    def commit(self, offsets: Offsets, *, wait: bool = True) -> None:
         ck = self._ck
+        parts = [ck.TopicPartition(t, p, o) for (t, p), o in offsets.items()]
         try:
-            self._consumer.commit(
-                offsets=[ck.TopicPartition(t, p, o) for (t, p), o in offsets.items()],
-                asynchronous=False,
-            )
+            if wait:
+                self._consumer.commit(offsets=parts, asynchronous=False)
+            else:
+                self._consumer.commit(offsets=parts, asynchronous=True)
         except ck.KafkaException as exc:
             raise TransientSourceError(f"group offset commit failed: {exc}") from exc
+
+    def reachable(self, timeout: float) -> bool:
+        try:
+            self._consumer.list_topics(timeout=timeout)
+        except self._ck.KafkaException:
+            return False
+        return True
 
     def group_metadata(self) -> Any:
         return self._consumer.consumer_group_metadata()

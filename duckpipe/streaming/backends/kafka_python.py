@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import SourceError, StreamError, StreamFenced, TransientSourceError
+from duckpipe.errors import StreamError, StreamFenced, TransientSourceError
 from duckpipe.streaming.backends.base import (
     KafkaSettings,
     Offsets,
     OnAssign,
     OnRevoke,
     TopicPartition,
+    missing_topic,
     raw_table,
 )
 
@@ -49,6 +50,7 @@ class KafkaPythonConsumer:
         from kafka import KafkaConsumer
 
         self.settings = settings
+        self._on_error = on_error
         config: dict[str, Any] = {
             "bootstrap_servers": settings.bootstrap.split(","),
             "client_id": settings.client_id,
@@ -63,6 +65,8 @@ class KafkaPythonConsumer:
             "max_partition_fetch_bytes": 10 * 1024 * 1024,
             "reconnect_backoff_ms": 100,
             "reconnect_backoff_max_ms": 5000,
+            # a failed bootstrap is retried by the stream, which decides when to give up
+            "bootstrap_timeout_ms": 10_000,
         }
         if settings.instance_id:
             config["group_instance_id"] = settings.instance_id
@@ -135,11 +139,7 @@ class KafkaPythonConsumer:
         else:
             missing = [t for t in self.settings.topics if t not in names]
             if missing:
-                raise SourceError(
-                    f"topic '{missing[0]}' does not exist on {self.settings.bootstrap}",
-                    where=f"topic {missing[0]}",
-                    hint="create the topic, or check `topics:` of the source",
-                )
+                raise missing_topic(missing[0], self.settings.bootstrap, names)
             names = list(self.settings.topics)
         return [(t, p) for t in names for p in sorted(self._consumer.partitions_for_topic(t))]
 
@@ -235,14 +235,35 @@ class KafkaPythonConsumer:
             raise _translate(exc, "cannot read group offsets", self.settings.bootstrap) from exc
         return {tp: (f.metadata or "") if f is not None else "" for tp, f in found.items()}
 
-    def commit(self, offsets: Offsets) -> None:
+    def commit(self, offsets: Offsets, *, wait: bool = True) -> None:
         from kafka.structs import OffsetAndMetadata
 
         data = {self._tp(tp): OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()}
         try:
-            self._consumer.commit(data, timeout_ms=10_000)
+            if wait:
+                self._consumer.commit(data, timeout_ms=10_000)
+            else:
+                self._consumer.commit_async(data, callback=self._committed)
         except Exception as exc:
             raise _translate(exc, "group offset commit failed", self.settings.bootstrap) from exc
+
+    def _committed(self, offsets: Any, response: Any) -> None:
+        if isinstance(response, Exception) and self._on_error is not None:
+            self._on_error(f"group offset commit failed: {response}", False)
+
+    def reachable(self, timeout: float) -> bool:
+        known = self.assignment() or [
+            (t, p)
+            for t in self.settings.topics
+            for p in self._consumer.partitions_for_topic(t) or ()
+        ]
+        if not known:
+            return False
+        try:
+            self._consumer.end_offsets([self._tp(known[0])], timeout_ms=int(timeout * 1000))
+        except Exception:
+            return False
+        return True
 
     def group_metadata(self) -> Any:
         return self._consumer.group_metadata()
