@@ -406,3 +406,63 @@ def test_a_crash_between_the_transaction_and_the_lake_commit(
         {(r["user"], int(r["window_start"].timestamp() * 1000)): r["events"] for r in lake}
     )
     assert in_lake == expected
+
+
+def test_a_crash_mid_stream_keeps_the_published_watermark(kafka_service, topics, tmp_path):
+    """Out of order across partitions: a crash between the Kafka and the lake commit, then
+    events that are late for the published watermark but not for a recomputed one.
+
+    The first batch (all there is: partition 0 seconds ahead of partition 1's three
+    events) is published with both partitions caught up, so its watermark follows the
+    newest event. Then partition 1 gets a backlog of events from before that watermark.
+    Re-processing the batch with partition 1 busy again would compute a watermark held
+    back by partition 1 and take the backlog into windows the topic already holds; the
+    catch-up step takes the published watermark instead, so the backlog is late (DLQ)
+    and every window is in the topic once, with the count the lake holds.
+    """
+    import subprocess
+    import sys
+
+    boot = kafka_service.bootstrap
+    source, derived = topics
+
+    def at(ms: int, n: int) -> dict:
+        return {"id": n, "user": f"u{n % 3}", "amount": 1.0, "ts": BASE_MS + ms}
+
+    produce(boot, source, [(1, at(j * 100, 10_000 + j)) for j in range(3)])
+    produce(boot, source, [(0, at(3_000 + i * 100, i)) for i in range(60)])
+    streams = f"""
+  per_user:
+    source: events
+    table: per_user
+    max_records: 100
+    max_interval: 1s
+    key: [user]
+    topic: {derived}
+    window: {{type: tumbling, size: 1s, time_column: ts, allowed_lateness: 0.5s}}
+    sql: select user, window_start, window_end, count(*) as events from windowed group by all
+"""
+    root = project(tmp_path / "proj", boot, source, streams)
+    args = ["--project", str(root), "stream", "per_user", "--once", "--format", "json"]
+    died = subprocess.run(
+        [sys.executable, "-c", DIE_AFTER_PUBLISH, "1", *args], capture_output=True, timeout=120
+    )
+    assert died.returncode == -signal.SIGKILL, died.stderr[-2000:]
+    produce(boot, source, [(1, at(k * 30, 20_000 + k)) for k in range(300)])
+    again = run_once(root, "per_user", "--format", "json")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert '"event": "stream_catching_up"' in again.stdout
+
+    lake = open_lake(load_project(root))
+    got = messages(boot, derived)
+    keys = [(x["key"]["user"], x["key"]["window_start"]) for x in got]
+    assert len(keys) == len(set(keys)), "a window was published twice"
+    published = {k: x["value"]["events"] for k, x in zip(keys, got, strict=True)}
+    in_lake = {
+        (r["user"], r["window_start"].strftime("%Y-%m-%dT%H:%M:%S.%fZ")): r["events"]
+        for r in lake.dataset("per_user").to_table().to_pylist()
+    }
+    assert published == in_lake
+    late = lake.dataset("_dlq/per_user").to_table().to_pylist()
+    assert {r["_offset"] for r in late} == set(range(3, 3 + 280))  # before 8.4 s: 8,900 - 500 ms
+    assert all(r["reason"].startswith("late event") for r in late)
