@@ -72,6 +72,8 @@ class StreamRunner:
         self.submitted: Offsets = {}
         self.unpublished: Offsets = {}
         """While catching up: the offsets the output topics already hold (batches are cut there)."""
+        self.held: list[pa.Table] = []
+        """While catching up (windows): records past the cut, kept until every partition reached it."""
         self._bar: Any = None
         self._shown = 0
         self._last_status = time.monotonic()
@@ -282,9 +284,13 @@ class StreamRunner:
             if rest.size or self._position_moved(rest):
                 self._submit(rest)
             return False
-        if new.num_rows:
-            batcher.accepted.append(new)
+        if new.num_rows:  # not the batcher's: a batch's worth of them would stop its polls
+            self.held.append(new)
+        held = bool(self.held)
         settled = not limits
+        if settled:
+            batcher.accepted.extend(self.held)
+            self.held = []
         if old.num_rows or settled:
             published = self.p.outputs.watermark if self.p.outputs is not None else None
             self._submit(
@@ -292,7 +298,7 @@ class StreamRunner:
                 hold_watermark=not settled,
                 watermark_to=published if settled else None,
             )
-        return bool(new.num_rows)
+        return held
 
     def _submit(
         self, batch: MicroBatch, *, hold_watermark: bool = False, watermark_to: int | None = None
@@ -351,6 +357,7 @@ class StreamRunner:
                 self.expected.setdefault(tp, position)
         self.p.retrying(lambda: self.p.resume_topic(self.assigned), "reading group offsets")
         self.unpublished = self._published_ahead()
+        self.held = []  # re-read from the new positions
         if self.unpublished:
             self.console.event(
                 "stream_catching_up", stream=self.p.name, published=_named(self.unpublished)
