@@ -45,7 +45,8 @@ META_COLUMNS = ("_topic", "_partition", "_offset", "_timestamp", "_key", "_heade
 POSITION = ("_topic", "_partition", "_offset")
 _POSITION_HEADERS = tuple(f"duckpipe.{c[1:]}" for c in POSITION)
 _ROWS = "_dp_message_rows"
-_local = threading.local()
+_database: Any = None
+_lock = threading.Lock()
 
 
 class Message(NamedTuple):
@@ -120,11 +121,11 @@ def _texts(rows: pa.Table, key: list[str], values: list[str], where: str) -> pa.
     if all(c in rows.column_names for c in POSITION):
         select += [f'encode({ident(c)}::VARCHAR) as "duckpipe.{c[1:]}"' for c in POSITION]
     con = _connection()
-    con.register(_ROWS, rows)
     try:
+        con.register(_ROWS, rows)
         texts = con.sql(f"select {', '.join(select)} from {_ROWS}").to_arrow_table()
     finally:
-        con.unregister(_ROWS)
+        con.close()
     for name in ("value", "key") if key else ("value",):
         column = texts.column(name)
         if pc.any(pc.match_substring_regex(column, UPPER_ESCAPE)).as_py():
@@ -134,10 +135,11 @@ def _texts(rows: pa.Table, key: list[str], values: list[str], where: str) -> pa.
 
 
 def _connection() -> Any:
-    """This thread's DuckDB connection for encoding (streams commit on a worker thread)."""
-    con = getattr(_local, "con", None)
-    if con is None:
-        import duckdb
+    """A connection of its own to one in-memory database (batches commit on worker threads)."""
+    global _database
+    with _lock:
+        if _database is None:
+            import duckdb
 
-        con = _local.con = duckdb.connect()
-    return con
+            _database = duckdb.connect()
+        return _database.cursor()
