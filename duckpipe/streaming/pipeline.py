@@ -22,7 +22,7 @@ from duckpipe.errors import (
 from duckpipe.sinks.base import MergeSpec, Position, WriteMode
 from duckpipe.streaming.outage import Reconnector
 from duckpipe.streaming.position import StreamPosition, nest, writer_id
-from duckpipe.streaming.resolve import kafka_source, present_keys, stream_group
+from duckpipe.streaming.resolve import kafka_source, present_keys, static_member, stream_group
 from duckpipe.streaming.status import StreamStatus
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ class StreamPipeline:
         settings = kafka_settings(
             self.source,
             group_id=stream_group(self.source, self.name),
-            instance_id=f"duckpipe.{self.name}",
+            instance_id=static_member(self.source, self.name),
             start=self.config.start,
             max_poll_records=self.config.max_records,
         )

@@ -29,6 +29,26 @@ def stream_group(source: SourceConfig, stream: str) -> str:
     return f"{source.group_id}.{stream}" if source.group_id else f"duckpipe.{stream}"
 
 
+def static_member(source: SourceConfig, stream: str) -> str:
+    """The stream's ``group.instance.id``: its name and a digest of what it subscribes to.
+
+    A static member does not leave its group on close. Were the id the stream's name
+    alone, a run with changed ``topics:`` would rejoin as the old member and be handed
+    the old topics' partitions; a new subscription is a new member instead.
+
+    >>> from duckpipe.config import SourceConfig
+    >>> static_member(SourceConfig(uri="kafka://h:9092", topics=["b", "a"]), "clicks")
+    'duckpipe.clicks.1eb7c54d'
+    """
+    import hashlib
+
+    from duckpipe.sources.kafka import bootstrap_of
+
+    topics = sorted(source.topics or bootstrap_of(source.uri, where=f"streams.{stream}")[1])
+    what = f"pattern:{source.topic_pattern}" if source.topic_pattern else ",".join(topics)
+    return f"duckpipe.{stream}.{hashlib.sha256(what.encode()).hexdigest()[:8]}"
+
+
 def kafka_source(project: Project, name: str, config: StreamConfig) -> SourceConfig:
     sources = project.config.sources
     if config.source not in sources:

@@ -235,3 +235,24 @@ def test_rebalances_while_producing_lose_and_duplicate_nothing(
     assert proc.wait(30) == 0, proc.tail()
     assert len(logged(proc, "stream_assigned")) >= 3  # it really was rebalanced
     assert ids(root) == list(range(600))
+
+
+def test_a_stream_whose_topics_changed_reads_the_new_topic(kafka_service, topic, tmp_path):
+    """Same stream, same group, new ``topics:`` straight after a run: the static member of the
+    old subscription is still in the group (static members do not leave on close), and
+    must not hand the new run the old topic's partitions."""
+    root = project(tmp_path, kafka_service.bootstrap, topic, "0.3s")
+    produce(kafka_service.bootstrap, topic, events(0, 10))
+    first = run_once(root, "raw")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert ids(root) == list(range(10))
+    other = f"{topic}-b"
+    create_topic(kafka_service.bootstrap, other, partitions=2)
+    produce(kafka_service.bootstrap, other, events(10, 10))
+    config = root / "duckpipe.yml"
+    config.write_text(config.read_text().replace(f"topics: [{topic}]", f"topics: [{other}]"))
+    second = run_once(root, "raw", "--format", "json")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert ids(root) == list(range(20))
+    assigned = [json.loads(ln) for ln in second.stdout.splitlines() if '"stream_assigned"' in ln]
+    assert assigned and all(set(a["starts"]) == {other} for a in assigned)
