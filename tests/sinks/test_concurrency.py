@@ -89,3 +89,22 @@ def test_a_rival_committing_as_the_same_writer_fails_this_write_without_retry(
     check = lake()
     assert check.read_position("t", "source:x") == Position("source:x", {"n": 2})  # type: ignore[attr-defined]
     assert sorted(check.dataset("t").to_table().column("id").to_pylist()) == [1, 2]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("fmt", ["delta", "iceberg"])
+def test_a_long_lived_sink_sees_what_another_one_committed_between_its_writes(
+    tmp_path: Path, fmt: str
+) -> None:
+    def lake() -> object:
+        return open_sink(str(tmp_path / "lake"), format=fmt, state_dir=tmp_path / "state")
+
+    mine, other = lake(), lake()
+    mine.write("t", pa.table({"id": [1]}), position=Position("stream:a", {"n": 1}))  # type: ignore[attr-defined]
+    assert mine.read_position("t", "stream:a") == Position("stream:a", {"n": 1})  # type: ignore[attr-defined]
+    other.write("t", pa.table({"id": [2]}), position=Position("stream:b", {"n": 7}))  # type: ignore[attr-defined]
+    assert mine.read_position("t", "stream:b") == Position("stream:b", {"n": 7})  # type: ignore[attr-defined]
+    mine.write("t", pa.table({"id": [3]}), position=Position("stream:a", {"n": 2}))  # type: ignore[attr-defined]
+    check = lake()
+    assert check.read_position("t", "stream:a") == Position("stream:a", {"n": 2})  # type: ignore[attr-defined]
+    assert check.read_position("t", "stream:b") == Position("stream:b", {"n": 7})  # type: ignore[attr-defined]
+    assert sorted(check.dataset("t").to_table().column("id").to_pylist()) == [1, 2, 3]  # type: ignore[attr-defined]

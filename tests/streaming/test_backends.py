@@ -110,6 +110,41 @@ def test_reads_only_committed_records_with_kafka_metadata(kafka_service, topic, 
     assert abs(row["_timestamp"].timestamp() - time.time()) < 120
 
 
+def test_records_without_headers_have_null_headers_and_poll_leaves_the_collector_as_it_was(
+    kafka_service, topic, client
+):
+    import gc
+
+    boot = kafka_service.bootstrap
+    produce(boot, topic, [(0, {"i": 0})], headers=[("trace", b"a")])
+    produce(boot, topic, [(0, {"i": 1}), (1, {"i": 2})])
+    ends = {(topic, 0): 2, (topic, 1): 1}
+    seen = {}
+    for collector_on in (True, False):
+        consumer = open_consumer(settings(kafka_service, topic), client)
+        consumer.assign({tp: BEGINNING for tp in consumer.partitions()})
+        if not collector_on:
+            gc.disable()
+        try:
+            records = drain(consumer, ends)
+            assert gc.isenabled() is collector_on
+        finally:
+            gc.enable()
+            consumer.close()
+        seen[collector_on] = sorted(
+            (r["_partition"], r["_offset"], r["_headers"]) for r in records.to_pylist()
+        )
+    assert (
+        seen[True]
+        == seen[False]
+        == [
+            (0, 0, [{"key": "trace", "value": b"a"}]),
+            (0, 1, None),
+            (1, 0, None),
+        ]
+    )
+
+
 def test_beginning_end_and_time_lookups(kafka_service, topic, client):
     produce(kafka_service.bootstrap, topic, [(0, {"i": i}) for i in range(4)])
     consumer = open_consumer(settings(kafka_service, topic), client)

@@ -70,6 +70,18 @@ def test_records_before_the_expected_offset_are_dropped():
     assert expected == {("t", 0): 5, ("t", 1): 4}
 
 
+def test_a_chunk_without_old_records_is_kept_whole_and_a_fully_old_partition_moves_nothing():
+    chunk = pa.concat_tables(
+        [raw([{"i": i} for i in range(3)]), raw([{"i": 9}] * 2, partition=1, first_offset=7)]
+    )
+    expected = {("t", 0): 0}
+    assert in_order(chunk, expected) is chunk  # no copy when nothing is dropped
+    assert expected == {("t", 0): 3, ("t", 1): 9}
+    expected = {("t", 0): 3, ("t", 1): 20}
+    assert in_order(chunk, expected).num_rows == 0
+    assert expected == {("t", 0): 3, ("t", 1): 20}
+
+
 def test_after_keeps_only_rows_not_yet_recorded():
     rows = pa.concat_tables([raw([b"x"] * 4), raw([b"y"] * 2, partition=1)])
     kept = after(rows, {("t", 0): 2})
