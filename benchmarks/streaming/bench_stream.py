@@ -1,12 +1,16 @@
 """Kafka -> committed Delta table: end-to-end rate against each client's raw consume rate.
 
 One real broker (the test service: Apache Kafka, KRaft, on loopback) and one topic of
-``--messages`` JSON messages (~110 bytes) over ``--partitions`` partitions. In one
-process, one after another:
+``--messages`` JSON messages (~110 bytes) over ``--partitions`` partitions. One after
+another:
 
-- ``raw consume``: each client library's own consume loop, touching every value (the
-  ceiling: nothing is decoded or written); for confluent-kafka also the same loop with
-  Python's cyclic garbage collector paused, as duckpipe's poll pauses it;
+- ``standalone raw``: each client library's own consume loop, touching every value, in a
+  fresh Python process that imports only that library (``raw_loop.py``), timed there from
+  the first message to the last: what a user gets from the library alone. The target's
+  baseline;
+- ``in-process raw``: the same loop inside this process (DuckDB, Arrow and deltalake
+  imported, so the cyclic garbage collector has far more to scan); for confluent-kafka
+  also with the collector paused, as duckpipe's poll pauses it;
 - ``backend poll``: duckpipe's backend for that library (polled records -> Arrow);
 - ``end-to-end``: ``duckpipe stream --once`` into a Delta table (decode JSON, contract,
   commit each micro-batch with its offsets), timed from start to the last commit.
@@ -24,6 +28,7 @@ import argparse
 import gc
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -128,6 +133,15 @@ def raw_consume(
                 seen += sum(1 for r in records if r.value is not None)
         consumer.close()
     return time.perf_counter() - started
+
+
+def standalone(client: str, bootstrap: str, topic: str, count: int, partitions: int) -> float:
+    """Messages/s of the library's plain loop in a fresh Python process that imports only
+    that library (``raw_loop.py``), timed there from the first message to the last."""
+    script = Path(__file__).with_name("raw_loop.py")
+    args = [sys.executable, str(script), client, bootstrap, topic, str(count), str(partitions)]
+    out = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+    return float(out["first_to_last_messages"] / out["first_to_last_s"])
 
 
 def backend_poll(client: str, bootstrap: str, topic: str, count: int) -> float:
@@ -293,6 +307,10 @@ def main() -> None:
                 project(work / f"warm-{client}", kafka.bootstrap, "warm-up", client, 1.0, 5000)
             )
         for client in CLIENTS:
+            alone = max(
+                standalone(client, kafka.bootstrap, topic, args.messages, args.partitions)
+                for _ in range(args.repeat)
+            )
             raw = best(
                 args.repeat,
                 lambda c=client: raw_consume(
@@ -326,6 +344,7 @@ def main() -> None:
             e2e, joined, rows, commits = min(runs)
             assert rows == args.messages, f"{client}: {rows} rows landed, expected {args.messages}"
             results[client] = {
+                "standalone_raw_per_s": alone,
                 "raw_consume_per_s": args.messages / raw,
                 "raw_consume_gc_paused_per_s": args.messages / paused if paused else None,
                 "backend_poll_per_s": args.messages / poll,
@@ -340,7 +359,11 @@ def main() -> None:
             confluent["end_to_end_per_s"] / confluent["raw_consume_gc_paused_per_s"]
         )
         fastest = max(results[c]["raw_consume_per_s"] for c in CLIENTS)
+        fastest_alone = max(results[c]["standalone_raw_per_s"] for c in CLIENTS)
         for client in CLIENTS:
+            results[client]["end_to_end_x_standalone_raw"] = (
+                results[client]["end_to_end_per_s"] / fastest_alone
+            )
             results[client]["after_join_x_fastest_raw"] = (
                 results[client]["end_to_end_after_join_per_s"] / fastest
             )
@@ -363,16 +386,18 @@ def main() -> None:
         return
     print(f"{args.messages:,} messages, {args.partitions} partitions, Delta sink, 2 cores")
     print(
-        f"{'client':<16} {'raw consume/s':>14} {'backend poll/s':>15} {'end-to-end/s':>13} "
-        f"{'x fastest raw':>14} {'after join/s':>13} {'x fastest raw':>14}"
+        f"{'client':<16} {'standalone raw/s':>16} {'in-process raw/s':>16} {'backend poll/s':>15} "
+        f"{'end-to-end/s':>13} {'x standalone':>12} {'x in-process':>12} {'after join/s':>13}"
     )
     for client in CLIENTS:
         r = results[client]
         print(
-            f"{client:<16} {r['raw_consume_per_s']:>14,.0f} {r['backend_poll_per_s']:>15,.0f} "
-            f"{r['end_to_end_per_s']:>13,.0f} {r['end_to_end_x_fastest_raw']:>14.2f} "
-            f"{r['end_to_end_after_join_per_s']:>13,.0f} {r['after_join_x_fastest_raw']:>14.2f}"
+            f"{client:<16} {r['standalone_raw_per_s']:>16,.0f} {r['raw_consume_per_s']:>16,.0f} "
+            f"{r['backend_poll_per_s']:>15,.0f} {r['end_to_end_per_s']:>13,.0f} "
+            f"{r['end_to_end_x_standalone_raw']:>12.2f} {r['end_to_end_x_fastest_raw']:>12.2f} "
+            f"{r['end_to_end_after_join_per_s']:>13,.0f}"
         )
+    print("x standalone / x in-process: end-to-end over the fastest client's raw loop")
     confluent = results["confluent-kafka"]
     print(
         "confluent-kafka raw consume with the garbage collector paused: "
