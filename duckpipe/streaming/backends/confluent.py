@@ -181,9 +181,11 @@ class ConfluentConsumer:
         with _collector_paused():
             messages = self._consumer.consume(num_messages=size, timeout=timeout)
             self._raise_fatal()
-            if not messages:
-                return None
-            return self._table(messages)
+            table = self._table(messages) if messages else None
+            # freed here, while the collector is still off: once it is back on, the next
+            # allocation would run a young-generation pass over every live message
+            del messages
+        return table
 
     def _table(self, messages: list[Any]) -> pa.Table | None:
         message = self._ck.Message
