@@ -16,13 +16,15 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from duckpipe.console import Console, NullConsole
-from duckpipe.streaming.backends import BEGINNING, END, Offsets, TopicPartition
+from duckpipe.streaming.backends import END, Offsets, TopicPartition
 from duckpipe.streaming.batch import in_order, split_before
+from duckpipe.streaming.catchup import CatchUp
 from duckpipe.streaming.committer import Committer
 from duckpipe.streaming.options import StreamOptions, StreamReport
 from duckpipe.streaming.outage import PROBE_EVERY, give_up_seconds
 from duckpipe.streaming.replay import replay_targets
 from duckpipe.streaming.resolve import stream_config
+from duckpipe.streaming.starts import first_offsets, plan_starts, resolve_starts
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -70,10 +72,7 @@ class StreamRunner:
         self.report = StreamReport(pipeline.name)
         self.committer = Committer(pipeline)
         self.submitted: Offsets = {}
-        self.unpublished: Offsets = {}
-        """While catching up: the offsets the output topics already hold (batches are cut there)."""
-        self.held: list[pa.Table] = []
-        """While catching up (windows): records past the cut, kept until every partition reached it."""
+        self.catch_up = CatchUp(pipeline)
         self._bar: Any = None
         self._shown = 0
         self._last_status = time.monotonic()
@@ -95,30 +94,24 @@ class StreamRunner:
             return {}
 
     def _starts(self, partitions: list[TopicPartition]) -> Offsets:
-        """Where each newly assigned partition starts: the lake's position, never the group's.
+        """Where each newly assigned partition starts (see ``starts.py``).
 
         No Kafka request may happen here (kafka-python runs this on its network thread).
         """
         stored = self.p.resume()
         replay = {tp: o for tp, o in self.replay_offsets.items() if tp in partitions}
-        starts: Offsets = {}
-        self.restore_until = {}
+        planned = plan_starts(
+            partitions,
+            stored,
+            replay,
+            windowed=self.p.windows is not None,
+            start=self.p.config.start,
+            first_offsets=self.first_offsets,
+        )
+        starts = planned.offsets
+        self.restore_until = planned.restore_until
+        self.replay_until.update(planned.replay_until)
         self.fresh_windows = bool(replay)
-        for tp in partitions:
-            committed = stored.offsets.get(tp)
-            if tp in replay:
-                starts[tp] = replay[tp]
-                if committed is not None and replay[tp] < committed:
-                    self.replay_until[tp] = committed
-            elif self.p.windows is not None and tp in stored.replay_from and committed:
-                starts[tp] = min(stored.replay_from[tp], committed)
-                if starts[tp] < committed:
-                    self.restore_until[tp] = committed
-            elif committed is not None:
-                starts[tp] = committed
-            else:
-                fallback = BEGINNING if self.p.config.start == "earliest" else END
-                starts[tp] = self.first_offsets.get(tp, fallback)
         if replay:
             self.replay_offsets = {}
             self.replay_watermark = stored.watermark_us
@@ -130,17 +123,6 @@ class StreamRunner:
         self.reassigned = True
         self.console.event("stream_assigned", stream=self.p.name, starts=_named(starts))
         return starts
-
-    def _first_offsets(self) -> Offsets:
-        """Where partitions without a stored position start (``start: earliest|latest``).
-
-        Looked up before joining the group: the assignment callback may not ask Kafka.
-        """
-        consumer = self.p.consumer
-        partitions = consumer.partitions()
-        if self.p.config.start == "earliest":
-            return consumer.beginning_offsets(partitions)
-        return consumer.end_offsets(partitions)
 
     def _on_revoke(self, partitions: list[TopicPartition]) -> None:
         try:
@@ -160,7 +142,9 @@ class StreamRunner:
                 self.replay_offsets = replay_targets(
                     self.p.consumer, self.options, windowed=self.p.windows is not None
                 )
-            self.first_offsets = self.p.retrying(self._first_offsets, "reading offsets")
+            self.first_offsets = self.p.retrying(
+                lambda: first_offsets(self.p.consumer, self.p.config.start), "reading offsets"
+            )
             self.p.consumer.subscribe(self._on_assign, self._on_revoke)
             self._loop()
         finally:
@@ -208,7 +192,7 @@ class StreamRunner:
             if batch.size:
                 self.p.kafka.reachable()
             if batch.size or self._position_moved(batch):
-                held = self._submit_cut(batch, batcher)
+                held = self.catch_up.submit_cut(batch, batcher, self._submit, self._position_moved)
                 idle_since = time.monotonic()
             self._commit_group()
             self._tick()
@@ -259,47 +243,6 @@ class StreamRunner:
             for tp, end in self.ends.items()
         )
 
-    def _submit_cut(self, batch: MicroBatch, batcher: Batcher) -> bool:
-        """Submit ``batch``, cut at the offsets the output topics hold (see ``topics.py``).
-
-        Records below the cut were published by a transaction whose lake commit did not
-        happen: they go to the lake only. Windowed streams keep the records past the cut
-        back until every partition reached it, hold the watermark until then and set it
-        to the published one on the last part. Returns whether records were kept back.
-        """
-        from duckpipe.streaming.batch import MicroBatch
-
-        limits = self.unpublished
-        if not limits:
-            self._submit(batch)
-            return False
-        old, new = split_before(batch.records, limits)
-        old_end = {tp: min(batch.end[tp], o) for tp, o in limits.items() if tp in batch.end}
-        for tp in [tp for tp, o in limits.items() if batch.end.get(tp, -1) >= o]:
-            limits.pop(tp)
-        if self.p.windows is None:
-            if old.num_rows:
-                self._submit(MicroBatch(old, old_end))
-            rest = MicroBatch(new, batch.end)
-            if rest.size or self._position_moved(rest):
-                self._submit(rest)
-            return False
-        if new.num_rows:  # not the batcher's: a batch's worth of them would stop its polls
-            self.held.append(new)
-        held = bool(self.held)
-        settled = not limits
-        if settled:
-            batcher.accepted.extend(self.held)
-            self.held = []
-        if old.num_rows or settled:
-            published = self.p.outputs.watermark if self.p.outputs is not None else None
-            self._submit(
-                MicroBatch(old, old_end),
-                hold_watermark=not settled,
-                watermark_to=published if settled else None,
-            )
-        return held
-
     def _submit(
         self, batch: MicroBatch, *, hold_watermark: bool = False, watermark_to: int | None = None
     ) -> None:
@@ -345,43 +288,16 @@ class StreamRunner:
 
     def _after_assignment(self, batcher: Batcher) -> None:
         """Work a new assignment needs that may talk to Kafka (outside the callback)."""
-        consumer = self.p.consumer
-        first = [tp for tp, o in self.unresolved.items() if o == BEGINNING]
-        if first:
-            found = self.p.retrying(lambda: consumer.beginning_offsets(first), "reading offsets")
-            for tp, offset in found.items():
-                self.expected.setdefault(tp, offset)
-        for tp in [tp for tp, o in self.unresolved.items() if o == END]:
-            position = consumer.position(tp)
-            if position is not None:
-                self.expected.setdefault(tp, position)
+        resolved = resolve_starts(self.p.consumer, self.unresolved, self.p.retrying)
+        for tp, offset in resolved.items():
+            self.expected.setdefault(tp, offset)
         self.p.retrying(lambda: self.p.resume_topic(self.assigned), "reading group offsets")
-        self.unpublished = self._published_ahead()
-        self.held = []  # re-read from the new positions
-        if self.unpublished:
+        unpublished = self.catch_up.begin(self.assigned, self.expected, self.fresh_windows)
+        if unpublished:
             self.console.event(
-                "stream_catching_up", stream=self.p.name, published=_named(self.unpublished)
+                "stream_catching_up", stream=self.p.name, published=_named(unpublished)
             )
         self._restore(batcher)
-
-    def _published_ahead(self) -> Offsets:
-        """Partitions whose output topics hold records past where this instance starts.
-
-        A windowed replay rebuilds its windows from scratch and is not cut: windows that
-        end by the published watermark are simply not published again.
-        """
-        outputs = self.p.outputs
-        if outputs is None or (self.p.windows is not None and self.fresh_windows):
-            return {}
-        lake = self.p.committed.offsets
-        ahead: Offsets = {}
-        for tp in self.assigned:
-            start = lake.get(tp) if self.p.windows is not None else None
-            start = self.expected.get(tp) if start is None else start
-            recorded = outputs.recorded.get(tp)
-            if recorded is not None and start is not None and recorded > start:
-                ahead[tp] = recorded
-        return ahead
 
     def _restore(self, batcher: Batcher) -> None:
         """Re-read what open windows need, up to the committed offsets."""
