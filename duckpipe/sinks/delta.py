@@ -4,16 +4,16 @@ Tables are folders ``<root>/<name>`` holding a ``_delta_log``. A source position
 committed with the rows as an app transaction (``txn`` action: writer id -> sequence
 number, kept in checkpoints) plus commit metadata with the position itself. Every
 duckpipe commit carries the positions of all writers forward, so they survive log
-clean-up; the app transaction fences two processes that write as the same writer.
+clean-up; the app transaction fences two processes that write as the same writer
+(``delta_commit.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from duckpipe.errors import CommitConflict, SinkError, did_you_mean
+from duckpipe.errors import SinkError, did_you_mean
 from duckpipe.sinks.base import (
     DEFAULT_RETENTION_HOURS,
     DEFAULT_TARGET_FILE_SIZE,
@@ -26,13 +26,13 @@ from duckpipe.sinks.base import (
     TableInfo,
     WriteMode,
 )
-from duckpipe.sinks.positions import (
-    POSITIONS_KEY,
-    StoredPosition,
-    decode_map,
-    encode_map,
-    stale_writer,
+from duckpipe.sinks.delta_commit import (
+    commit_errors,
+    commit_properties,
+    stored_position,
+    writer_moved,
 )
+from duckpipe.sinks.positions import POSITIONS_KEY, decode_map
 from duckpipe.sinks.storage import StorageConfig, delete_tree, find_dirs_with, is_remote
 
 if TYPE_CHECKING:
@@ -191,14 +191,14 @@ class DeltaSink:
         sorts = parse_sorts(sort_by)
         check_columns(sorts, incoming.schema.names, table)
         rows = sort_table(prepare(incoming, None, table=table, schema_mode="evolve").data, sorts)
-        with _commit_errors(table, position):
+        with commit_errors(table, position):
             write_deltalake(  # type: ignore[call-overload, misc]
                 self.uri(table),
                 rows,
                 mode="error",
                 partition_by=columns or None,
                 storage_options=self.storage_options,
-                commit_properties=self._commit_properties(None, position),
+                commit_properties=commit_properties(None, position),
                 configuration={"duckpipe.sortBy": ",".join(sort_by)} if sort_by else None,
             )
         return CommitResult(table, 0, rows_written=rows.num_rows, rows_inserted=rows.num_rows)
@@ -223,19 +223,19 @@ class DeltaSink:
         prepared = prepare(
             incoming, current, table=table, schema_mode=schema_mode, partial=mode == "merge"
         )
-        props = self._commit_properties(dt, position)
-        moved = self._writer_moved(table, dt, position)
+        props = commit_properties(dt, position)
+        moved = writer_moved(dt, position, lambda: self._open(table))
         if mode == "merge":
             assert merge is not None
             self._before_commit()
-            with _commit_errors(table, position, moved):
+            with commit_errors(table, position, moved):
                 return self._merge(dt, table, prepared, merge, props)
         rows = sort_table(prepared.data, parse_sorts(_sort_by(dt)))
         delta_schema_mode: Literal["merge", "overwrite"] | None = (
             "overwrite" if prepared.replace_schema else ("merge" if prepared.new_fields else None)
         )
         self._before_commit()
-        with _commit_errors(table, position, moved):
+        with commit_errors(table, position, moved):
             write_deltalake(  # type: ignore[call-overload, misc]
                 dt,
                 rows,
@@ -278,52 +278,11 @@ class DeltaSink:
             return rewrite_merge(self, dt, table, prepared, spec, props)
         return library_merge(dt, table, prepared, spec, props)
 
-    def _writer_moved(
-        self, table: str, dt: DeltaTable, position: Position | None
-    ) -> Callable[[], bool] | None:
-        if position is None:
-            return None
-        seen = dt.transaction_version(position.writer_id)
-        return lambda: self._open(table).transaction_version(position.writer_id) != seen
-
-    def _commit_properties(
-        self, dt: DeltaTable | None, position: Position | None
-    ) -> CommitProperties:
-        """Commit metadata carrying every writer's position forward (and ours, fenced)."""
-        from deltalake import CommitProperties
-        from deltalake.transaction import Transaction
-
-        positions = _latest_positions(dt) if dt is not None else {}
-        txns = []
-        if position is not None:
-            previous = dt.transaction_version(position.writer_id) if dt is not None else None
-            seq = (previous or 0) + 1
-            positions[position.writer_id] = StoredPosition(
-                position.writer_id, seq, dict(position.value)
-            )
-            txns.append(Transaction(position.writer_id, seq))
-        metadata = {POSITIONS_KEY: encode_map(positions)} if positions else None
-        return CommitProperties(custom_metadata=metadata, app_transactions=txns or None)
-
     # -- reads -----------------------------------------------------------------
     def read_position(self, table: str, writer_id: str) -> Position | None:
         if not self.exists(table):
             return None
-        dt = self._latest(table)
-        seq = dt.transaction_version(writer_id)
-        if seq is None:
-            return None
-        for commit in _history_pages(dt):
-            stored = decode_map(commit.get(POSITIONS_KEY)).get(writer_id)
-            if stored is not None and stored.seq == seq:
-                return stored.position()
-        raise SinkError(
-            f"the position of writer '{writer_id}' (commit {seq}) is no longer in the Delta log "
-            f"of table '{table}'",
-            where=table,
-            hint="the log was cleaned up without a later duckpipe commit; reload the source "
-            "with --full-refresh",
-        )
+        return stored_position(self._latest(table), table, writer_id)
 
     def _at(self, table: str, version: int | None, timestamp: str | datetime | None) -> DeltaTable:
         from duckpipe.sinks.timetravel import from_millis, no_version_at, parse_as_of, to_millis
@@ -414,8 +373,8 @@ class DeltaSink:
         from duckpipe.sinks.delta_maintenance import compact
 
         dt = self._open(table)
-        with _commit_errors(table, None):
-            return compact(dt, table, target_size, self._commit_properties(dt, None))
+        with commit_errors(table, None):
+            return compact(dt, table, target_size, commit_properties(dt, None))
 
     def zorder(
         self, table: str, columns: list[str], *, target_size: int = DEFAULT_TARGET_FILE_SIZE
@@ -424,8 +383,8 @@ class DeltaSink:
         from duckpipe.sinks.delta_maintenance import zorder
 
         dt = self._open(table)
-        with _commit_errors(table, None):
-            return zorder(dt, table, columns, target_size, self._commit_properties(dt, None))
+        with commit_errors(table, None):
+            return zorder(dt, table, columns, target_size, commit_properties(dt, None))
 
     def vacuum(
         self,
@@ -442,7 +401,7 @@ class DeltaSink:
         check_retention(retention_hours, enforce_retention, table=table)
         dt = self._open(table)
         fs, base = filesystem(self.uri(table), self.storage)
-        props = self._commit_properties(dt, None)
+        props = commit_properties(dt, None)
         return vacuum(
             dt, table, fs, base, retention_hours=retention_hours, dry_run=dry_run, props=props
         )
@@ -480,67 +439,3 @@ def _partition_columns(partition_by: list[str] | None, columns: list[str], table
             )
     check_columns(terms, columns, table)
     return [t.column for t in terms]
-
-
-def _history_pages(dt: DeltaTable) -> Any:
-    """Commits newest first, reading the log in growing pages (most lookups need one)."""
-    seen = 0
-    for limit in (8, 64, None):
-        page = dt.history(limit)
-        yield from page[seen:]
-        if limit is None or len(page) < limit:
-            return
-        seen = len(page)
-
-
-def _latest_positions(dt: DeltaTable) -> dict[str, StoredPosition]:
-    for commit in _history_pages(dt):
-        if POSITIONS_KEY in commit:
-            return decode_map(commit[POSITIONS_KEY])
-    return {}
-
-
-class _commit_errors:
-    """Map delta-rs commit failures to CommitConflict (retryable or not) and SinkError."""
-
-    def __init__(
-        self, table: str, position: Position | None, moved: Callable[[], bool] | None = None
-    ) -> None:
-        self.table = table
-        self.position = position
-        self.moved = moved  # did another process commit as our writer meanwhile?
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        from deltalake.exceptions import CommitFailedError, DeltaError, SchemaMismatchError
-
-        if exc is None or isinstance(exc, SinkError):
-            return None
-        message = str(exc).strip()
-        if isinstance(exc, CommitFailedError) or "already exists" in message:
-            fenced = "Concurrent transaction" in message or bool(self.moved and self.moved())
-            if fenced and self.position is not None:
-                raise stale_writer(self.table, self.position.writer_id) from None
-            raise CommitConflict(
-                f"a concurrent commit to '{self.table}' conflicts with this one: {message.splitlines()[0]}",
-                where=self.table,
-                hint="the write is retried from the new table version",
-            ) from None
-        if isinstance(exc, SchemaMismatchError | DeltaError):
-            first = message.splitlines()[0]
-            raise SinkError(
-                f"Delta rejected the write to '{self.table}': {first}",
-                where=self.table,
-                hint=_hint_for(message),
-            ) from None
-        return None
-
-
-def _hint_for(message: str) -> str | None:
-    if "failed validation" in message:
-        return "rows written with a predicate must match the predicate"
-    if "schema" in message.lower():
-        return "cast the columns in SQL to the table's types, or write with schema_mode='overwrite'"
-    return None
