@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from duckpipe.errors import ConfigError
 from duckpipe.streaming.decode import ident
 from duckpipe.streaming.jsontext import UPPER_ESCAPE, json_object, lower_escapes
+from duckpipe.streaming.tuning import duckdb_threads
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -141,5 +142,5 @@ def _connection() -> Any:
         if _database is None:
             import duckdb
 
-            _database = duckdb.connect()
+            _database = duckdb.connect(config={"threads": duckdb_threads()})
         return _database.cursor()

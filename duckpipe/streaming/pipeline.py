@@ -24,6 +24,7 @@ from duckpipe.streaming.outage import Reconnector
 from duckpipe.streaming.position import StreamPosition, nest, writer_id
 from duckpipe.streaming.resolve import kafka_source, present_keys, static_member, stream_group
 from duckpipe.streaming.status import StreamStatus
+from duckpipe.streaming.tuning import duckdb_threads
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -100,7 +101,7 @@ class StreamPipeline:
             catalog=project.config.catalog,
             state_dir=project.state_dir,
         )
-        self.engine: Engine = Engine()
+        self.engine: Engine = Engine(threads=duckdb_threads())
         self.engine.execute("set TimeZone = 'UTC'")
         self.dead: DeadLetters = DeadLetters(self.sink, self.name)
         settings = kafka_settings(

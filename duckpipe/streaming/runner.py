@@ -25,6 +25,7 @@ from duckpipe.streaming.outage import PROBE_EVERY, give_up_seconds
 from duckpipe.streaming.replay import replay_targets
 from duckpipe.streaming.resolve import stream_config
 from duckpipe.streaming.starts import first_offsets, plan_starts, resolve_starts
+from duckpipe.streaming.tuning import keep_heap
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -136,6 +137,7 @@ class StreamRunner:
     def run(self) -> StreamReport:
         previous = self._install_signals()
         started = time.monotonic()
+        keep_heap()  # batch buffers stay in the process instead of being zero-filled anew
         try:
             self.p.open(self.console)
             if self.options.from_offsets or self.options.from_timestamp:
