@@ -14,6 +14,7 @@ from typing import ClassVar
 import pyarrow as pa
 
 from duckpipe.streaming.backends import BEGINNING, KafkaSettings, open_consumer
+from duckpipe.streaming.backends.base import raw_schema
 
 _SCRIPT = Path(sys.executable).parent / "duckpipe"
 DUCKPIPE = (
@@ -98,11 +99,15 @@ def read_topic(bootstrap: str, topic: str) -> pa.Table:
         "confluent-kafka",
     )
     try:
+        deadline = time.monotonic() + 60
         parts = consumer.partitions()
+        while not parts:  # the topic's metadata may not have reached this client yet
+            assert time.monotonic() < deadline, f"topic {topic} has no partitions"
+            time.sleep(0.2)
+            parts = consumer.partitions()
         ends = consumer.end_offsets(parts)
         consumer.assign({tp: BEGINNING for tp in parts})
         chunks = []
-        deadline = time.monotonic() + 60
         while any((consumer.position(tp) or 0) < end for tp, end in ends.items() if end):
             assert time.monotonic() < deadline, "reading the topic back took too long"
             chunk = consumer.poll(1000, 0.5)
@@ -110,4 +115,4 @@ def read_topic(bootstrap: str, topic: str) -> pa.Table:
                 chunks.append(chunk)
     finally:
         consumer.close()
-    return pa.concat_tables(chunks)
+    return pa.concat_tables(chunks) if chunks else raw_schema().empty_table()
