@@ -58,6 +58,8 @@ _UNDECODABLE = """case
 _OBJECTS = """(select _text from (select try(decode(_value)) as _text from _dp_raw)
     where case when json_valid(_text) then json_type(_text) = 'OBJECT' else false end)"""
 _INTEGER_KINDS = "('UBIGINT', 'BIGINT')"
+SAMPLE_ROWS = 1_000
+"""Messages a batch that brings new fields is first checked on, to learn their types."""
 _NUMBER_KINDS = "('UBIGINT', 'BIGINT', 'DOUBLE')"
 
 
@@ -136,12 +138,25 @@ class JsonDecoder:
         The Kafka columns of both come from ``raw`` itself (by row number), so their Arrow
         types are the same whichever path decoded the batch.
         """
-        import pyarrow as pa
         import pyarrow.compute as pc
 
-        fast = self._fast(raw)
+        fast = self._fast(raw) or self._fast_after_sample(raw)
         if fast is not None:
             return fast
+        decoded, new_fields = self._checked(raw)
+        failed = pc.is_valid(decoded.column("_reason"))
+        good, bad = decoded.filter(pc.invert(failed)), decoded.filter(failed)
+        rows = raw.select([*META_COLUMNS, "_value"]).take(good.column("_i"))
+        for name in self.known:
+            rows = rows.append_column(name, good.column(name))
+        rejects = raw.select([*META_COLUMNS, "_value"]).take(bad.column("_i"))
+        rejects = rejects.append_column("_reason", bad.column("_reason"))
+        return Decoded(rows, rejects, new_fields)
+
+    def _checked(self, raw: pa.Table) -> tuple[pa.Table, list[str]]:
+        """The checked query over ``raw``, after learning the fields it brings (``_learn``)."""
+        import pyarrow as pa
+
         values = pa.table(
             {"_i": pa.array(range(raw.num_rows), pa.int64()), "_value": raw.column("_value")}
         )
@@ -153,14 +168,29 @@ class JsonDecoder:
                 decoded = self.engine.arrow(self._decode_sql(), where=self.where)
         finally:
             self.engine.unregister("_dp_raw")
-        failed = pc.is_valid(decoded.column("_reason"))
-        good, bad = decoded.filter(pc.invert(failed)), decoded.filter(failed)
-        rows = raw.select([*META_COLUMNS, "_value"]).take(good.column("_i"))
-        for name in self.known:
-            rows = rows.append_column(name, good.column(name))
-        rejects = raw.select([*META_COLUMNS, "_value"]).take(bad.column("_i"))
-        rejects = rejects.append_column("_reason", bad.column("_reason"))
-        return Decoded(rows, rejects, new_fields)
+        return decoded, new_fields
+
+    def _fast_after_sample(self, raw: pa.Table) -> Decoded | None:
+        """New fields learned from the batch's first messages, then the fast path for all of it.
+
+        The first batch of a new table (nothing known yet) and a batch that brings a new
+        field would otherwise take the checked path as a whole. When the fast path still
+        fails (a field the sample did not show, a value of another type further on), what
+        the sample taught is forgotten, so the checked path learns from the whole batch
+        exactly as it would have.
+        """
+        if raw.num_rows <= SAMPLE_ROWS:
+            return None
+        before = dict(self.known)
+        _, learned = self._checked(raw.slice(0, SAMPLE_ROWS))
+        if not learned:
+            return None
+        fast = self._fast(raw)
+        if fast is None:
+            self.known = before
+            return None
+        fast.new_fields = learned
+        return fast
 
     def _fast(self, raw: pa.Table) -> Decoded | None:
         """Every message fits the known schema: let Arrow's JSON reader type them (no rejects)."""

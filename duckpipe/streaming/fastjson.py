@@ -4,7 +4,16 @@ Arrow's reader parses newline-delimited JSON straight into typed columns and rej
 a whole block on the first value that does not fit (4.5 for an int64, "5" for a
 number, an unknown field, bad UTF-8). So: when every message is a one-line object and
 the block parses against the known schema with no field left over, the result is
-exactly what the checked path would produce, at a fraction of the cost. When anything
+exactly what the checked path would produce, at a fraction of the cost.
+
+One object per message, not just one row per message: the reader takes ``{..}{..}`` on
+one line as two rows and lets an object run on over a line break, so two broken
+messages (``{"a":`` and ``{"b":1}}``) and one with two objects could still add up to the
+right row count. Every message must therefore start with ``{`` and end with ``}``: the
+last brace then closes the message's own object (a brace that closed an inner object
+would have to be followed by ``,`` or ``}``, not by the next message's ``{``, and one
+inside a string would leave the string open across the line break, which the reader
+rejects as a control character). When anything
 is off, ``read_known`` returns None and the caller takes the checked path, which
 finds out message by message what went wrong.
 """
@@ -19,20 +28,23 @@ if TYPE_CHECKING:
     from duckpipe.config import ContractConfig
 
 NEWLINE = 10
+COUNT_SLICE = 1 << 16
 
 
 def read_known(
     values: pa.ChunkedArray, schema: pa.Schema, contract: ContractConfig
 ) -> pa.Table | None:
     """Parse ``values`` (one JSON object per message) against ``schema``, or None."""
-    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.json as pj
 
     if not len(schema) or not len(values) or values.null_count:
         return None
-    if not pc.all(pc.starts_with(values, "{")).as_py():
+    if (
+        not pc.all(pc.starts_with(values, "{")).as_py()
+        or not pc.all(pc.ends_with(values, "}")).as_py()
+    ):
         return None
     lines = pc.binary_join_element_wise(values.combine_chunks(), pa.scalar(b""), pa.scalar(b"\n"))
     bounds = pa.Array.from_buffers(
@@ -40,7 +52,7 @@ def read_known(
     )
     start, end = bounds[0].as_py(), bounds[-1].as_py()
     data = lines.buffers()[2].slice(start, end - start)  # the messages, one per line
-    if np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == NEWLINE) != len(values):
+    if _newlines(data) != len(values):
         return None  # a message spans lines (pretty-printed JSON): the checked path reads it
     try:
         table = pj.read_json(
@@ -59,3 +71,15 @@ def read_known(
     if any(name not in schema.names for name in declared):
         return None
     return table
+
+
+def _newlines(data: pa.Buffer) -> int:
+    """How many newline bytes ``data`` holds, counted a slice at a time: one comparison of
+    the whole buffer would allocate a temporary as large as the batch for every batch."""
+    import numpy as np
+
+    view = np.frombuffer(data, dtype=np.uint8)
+    return sum(
+        int(np.count_nonzero(view[i : i + COUNT_SLICE] == NEWLINE))
+        for i in range(0, len(view), COUNT_SLICE)
+    )

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
         TopicPartition,
         TransactionalProducer,
     )
-    from duckpipe.streaming.decode import JsonDecoder
+    from duckpipe.streaming.decode import Decoded, JsonDecoder
     from duckpipe.streaming.dlq import DeadLetters
     from duckpipe.streaming.gate import StreamGate
     from duckpipe.streaming.topics import TopicOutputs
@@ -161,8 +161,11 @@ class StreamPipeline:
             schema = self.sink.schema(self.config.table)
             payload = [f for f in schema if f.name not in META_COLUMNS]
             known = arrow_to_duckdb(self.engine, payload)
-        return JsonDecoder(
-            self.engine, self.source.contract, known=known, where=f"sources.{self.config.source}"
+        return JsonDecoder(  # its own connection: batches are decoded ahead of the commits
+            self.engine.cursor(),
+            self.source.contract,
+            known=known,
+            where=f"sources.{self.config.source}",
         )
 
     def close(self) -> None:
@@ -185,10 +188,15 @@ class StreamPipeline:
             self.outputs.resume(self.consumer, partitions)
 
     # -- processing ----------------------------------------------------------------
+    def decode(self, records: pa.Table) -> Decoded | None:
+        """The JSON step of ``process``: no stream state, so it may run ahead of the commits."""
+        return self.decoder.decode(records) if self.decoder is not None else None
+
     def process(
         self,
         records: pa.Table,
         *,
+        decoded: Decoded | None = None,
         replaying: bool = False,
         idle: dict[TopicPartition, bool] | None = None,
         hold_watermark: bool = False,
@@ -196,15 +204,16 @@ class StreamPipeline:
     ) -> BatchResult:
         """Decode, validate, transform or window ``records``.
 
-        ``hold_watermark`` / ``watermark_to`` steer the windows' watermark while records a
+        ``decoded``: what ``decode`` made of ``records`` already. ``hold_watermark`` / ``watermark_to`` steer the windows' watermark while records a
         Kafka transaction already published are processed again (see ``topics.py``).
         """
         import pyarrow as pa
 
-        if self.decoder is None:
+        if decoded is None:
+            decoded = self.decode(records)
+        if decoded is None:
             rows, rejects = records.append_column("value", records.column("_value")), None
         else:
-            decoded = self.decoder.decode(records)
             rows, rejects = decoded.rows, decoded.rejects
         parts = [rejects] if rejects is not None and rejects.num_rows else []
         if self.windows is not None:

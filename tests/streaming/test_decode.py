@@ -184,3 +184,56 @@ def test_the_fast_path_gives_what_the_checked_path_gives(engine):
     assert got.rows.column("id").to_pylist() == [1, 3, 4]
     assert got.rows.column("name").to_pylist() == [None, '{"x":1}', None]
     assert reasons(got) == {1: "field 'id' is not BIGINT: 2.5"}
+
+
+def test_broken_messages_that_add_up_to_whole_objects_are_rejected_one_by_one(engine):
+    # Joined line by line, `{"a":` + `{"b":1}}` is one object and the third message is
+    # two: three messages, three rows, yet only the last message is a JSON object.
+    broken = [b'{"a":', b'{"b":1}}', b'{"a":{"b":2}}{"a":{"b":3}}']
+    good = [{"a": {"b": i}} for i in range(4, 7)]
+    decoder = JsonDecoder(engine, ContractConfig(), known={"a": "STRUCT(b BIGINT)"})
+    decoded = decoder.decode(raw([*broken, *good]))
+    assert decoded.rows.column("_offset").to_pylist() == [3, 4, 5]
+    assert decoded.rows.column("a").to_pylist() == [g["a"] for g in good]
+    assert reasons(decoded) == {
+        0: "the value is not valid JSON",
+        1: "the value is not valid JSON",
+        2: "the value is not valid JSON",
+    }
+
+
+def test_a_large_first_batch_learns_its_fields_from_a_sample_then_reads_fast(engine):
+    from duckpipe.streaming.decode import SAMPLE_ROWS
+
+    values = [{"id": i, "user": f"u{i % 7}", "amount": i / 4} for i in range(SAMPLE_ROWS * 3)]
+    values[-1]["amount"] = 2  # an integer in a float field: still DOUBLE, as the sample said
+    sampled = JsonDecoder(engine, ContractConfig())
+    checked = JsonDecoder(engine, ContractConfig())
+    checked._fast_after_sample = lambda raw: None  # type: ignore[method-assign]
+    fast_calls = []
+    read = sampled._fast
+    sampled._fast = lambda raw: fast_calls.append(raw.num_rows) or read(raw)  # type: ignore[method-assign]
+    got, want = sampled.decode(raw(values)), checked.decode(raw(values))
+    assert got.rows.equals(want.rows)
+    assert got.new_fields == want.new_fields == ["id", "user", "amount"]
+    assert sampled.known == checked.known == {"id": "BIGINT", "user": "VARCHAR", "amount": "DOUBLE"}
+    assert fast_calls == [SAMPLE_ROWS * 3, SAMPLE_ROWS * 3]  # the second one succeeded
+
+
+@pytest.mark.parametrize(
+    "late",
+    [{"id": 1, "user": "x", "amount": 1.5, "extra": True}, {"id": 1.5, "user": "x", "amount": 1}],
+    ids=["a field the sample did not show", "a float where the sample showed integers"],
+)
+def test_when_the_sample_misleads_the_whole_batch_decides_the_types(engine, late):
+    from duckpipe.streaming.decode import SAMPLE_ROWS
+
+    values = [{"id": i, "user": "u", "amount": i / 4} for i in range(SAMPLE_ROWS * 2)]
+    values.append(late)
+    sampled = JsonDecoder(engine, ContractConfig())
+    checked = JsonDecoder(engine, ContractConfig())
+    checked._fast_after_sample = lambda raw: None  # type: ignore[method-assign]
+    got, want = sampled.decode(raw(values)), checked.decode(raw(values))
+    assert got.rows.equals(want.rows) and reasons(got) == reasons(want) == {}
+    assert sampled.known == checked.known
+    assert sampled.known["id"] == ("DOUBLE" if late["id"] == 1.5 else "BIGINT")

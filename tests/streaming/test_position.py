@@ -113,3 +113,23 @@ def test_dead_letters_are_written_once_per_offset():
     assert stored[0]["source"] == "clicks" and stored[2]["run_id"] == "run-2"
     found = again.offsets_in({("t", 0): (2, 6)})
     assert found.column("_offset").to_pylist() == [3, 5]
+
+
+def test_offset_ranges_of_interleaved_runs_and_of_several_topics():
+    from duckpipe.streaming.batch import offset_ranges
+
+    runs = pa.concat_tables(
+        [
+            raw([b"a"] * 3, partition=1, first_offset=10),
+            raw([b"b"] * 2, partition=0, first_offset=4),
+            raw([b"c"] * 2, partition=1, first_offset=13),
+            raw([b"d"], partition=0, first_offset=2),  # a seek back: lower than the run before
+        ]
+    )
+    assert sorted(offset_ranges(runs)) == [("t", 0, 2, 5), ("t", 1, 10, 14)]
+    two_topics = pa.concat_tables([runs, raw([b"e"] * 2, topic="u", partition=1, first_offset=0)])
+    assert sorted(offset_ranges(two_topics)) == [
+        ("t", 0, 2, 5),
+        ("t", 1, 10, 14),
+        ("u", 1, 0, 1),
+    ]
