@@ -34,6 +34,7 @@ def confluent(bootstrap: str, topic: str, count: int, partitions: int) -> dict[s
             "group.id": f"raw-{time.time()}",
             "enable.auto.commit": False,
             "queued.min.messages": 1_000_000,  # the library at its best: a deep prefetch
+            "fetch.queue.backoff.ms": 20,  # refilled as soon as there is room (as in duckpipe)
         }
     )
     consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
