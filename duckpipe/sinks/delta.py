@@ -27,7 +27,9 @@ from duckpipe.sinks.base import (
     WriteMode,
 )
 from duckpipe.sinks.delta_commit import (
+    CommitMemo,
     commit_errors,
+    commit_positions,
     commit_properties,
     stored_position,
     writer_moved,
@@ -65,6 +67,8 @@ class DeltaSink:
         self.storage_options = self.storage.delta_options() if is_remote(root) else {}
         self.merge_strategy = "auto"
         self._handles: dict[str, DeltaTable] = {}
+        self._fresh: set[str] = set()  # handles just brought up to date by read_position
+        self._memo = CommitMemo()
 
     def _before_commit(self) -> None:
         """Called between planning a write and committing it; tests use it to interleave a rival."""
@@ -94,10 +98,18 @@ class DeltaSink:
                 hint=did_you_mean(table, self.tables()) or "write to it first",
             ) from None
 
-    def _latest(self, table: str) -> DeltaTable:
+    def _latest(self, table: str, *, writing: bool = False) -> DeltaTable:
         """The table at its newest version: the handle of the last call brought up to date
-        (reads only the new commits; a streaming writer commits every few seconds), else opened."""
+        (reads only the new commits; a streaming writer commits every few seconds), else opened.
+
+        ``writing``: a write right after ``read_position`` takes the handle as that read
+        left it; delta-rs checks for newer commits when it commits (and resolves or rejects).
+        """
         dt = self._handles.get(table)
+        fresh = table in self._fresh
+        self._fresh.discard(table)
+        if dt is not None and fresh and writing:
+            return dt
         if dt is not None:
             try:
                 dt.update_incremental()
@@ -139,6 +151,7 @@ class DeltaSink:
     def drop(self, table: str) -> None:
         self._open(table)
         self._handles.pop(table, None)
+        self._memo.forget(table)
         delete_tree(self.uri(table), self.storage)
 
     # -- writes ----------------------------------------------------------------
@@ -218,13 +231,15 @@ class DeltaSink:
         from duckpipe.sinks.partitioning import parse_sorts, sort_table
         from duckpipe.sinks.prepare import prepare
 
-        dt = self._latest(table)
+        dt = self._latest(table, writing=True)
+        base = dt.version()
         current = _arrow_schema(dt)
         prepared = prepare(
             incoming, current, table=table, schema_mode=schema_mode, partial=mode == "merge"
         )
-        props = commit_properties(dt, position)
+        props, positions = commit_positions(dt, position, self._memo.positions(table, dt))
         moved = writer_moved(dt, position, lambda: self._open(table))
+        self._memo.forget(table)
         if mode == "merge":
             assert merge is not None
             self._before_commit()
@@ -246,7 +261,8 @@ class DeltaSink:
                 storage_options=self.storage_options,
                 commit_properties=props,
             )
-        dt.update_incremental()
+        if dt.version() == base + 1:  # the write moved ``dt`` to its commit, right after ``base``
+            self._memo.remember(table, dt, positions)
         metrics = dt.history(1)[0].get("operationMetrics", {})
         deleted = int(metrics.get("num_deleted_rows") or 0)
         return CommitResult(
@@ -282,7 +298,9 @@ class DeltaSink:
     def read_position(self, table: str, writer_id: str) -> Position | None:
         if not self.exists(table):
             return None
-        return stored_position(self._latest(table), table, writer_id)
+        dt = self._latest(table)
+        self._fresh.add(table)
+        return stored_position(dt, table, writer_id, self._memo.positions(table, dt))
 
     def _at(self, table: str, version: int | None, timestamp: str | datetime | None) -> DeltaTable:
         from duckpipe.sinks.timetravel import from_millis, no_version_at, parse_as_of, to_millis

@@ -32,20 +32,62 @@ if TYPE_CHECKING:
 
 def commit_properties(dt: DeltaTable | None, position: Position | None) -> CommitProperties:
     """Commit metadata carrying every writer's position forward (and ours, fenced)."""
+    return commit_positions(dt, position)[0]
+
+
+def commit_positions(
+    dt: DeltaTable | None,
+    position: Position | None,
+    known: dict[str, StoredPosition] | None = None,
+) -> tuple[CommitProperties, dict[str, StoredPosition]]:
+    """``commit_properties`` and the positions it carries. ``known``: the table's positions
+    as of ``dt`` (``CommitMemo``), so the log need not be read for them."""
     from deltalake import CommitProperties
     from deltalake.transaction import Transaction
 
-    positions = _latest_positions(dt) if dt is not None else {}
+    if known is not None:
+        positions = dict(known)
+    else:
+        positions = _latest_positions(dt) if dt is not None else {}
     txns = []
     if position is not None:
-        previous = dt.transaction_version(position.writer_id) if dt is not None else None
+        if known is not None:
+            mine = known.get(position.writer_id)
+            previous = mine.seq if mine is not None else None
+        else:
+            previous = dt.transaction_version(position.writer_id) if dt is not None else None
         seq = (previous or 0) + 1
         positions[position.writer_id] = StoredPosition(
             position.writer_id, seq, dict(position.value)
         )
         txns.append(Transaction(position.writer_id, seq))
     metadata = {POSITIONS_KEY: encode_map(positions)} if positions else None
-    return CommitProperties(custom_metadata=metadata, app_transactions=txns or None)
+    props = CommitProperties(custom_metadata=metadata, app_transactions=txns or None)
+    return props, positions
+
+
+class CommitMemo:
+    """The positions this process's last commit to each table carried.
+
+    While the table is still at that version (and is the same table: its Delta id), they
+    are the table's positions, and every writer's sequence number is the one they hold:
+    a streaming writer's next position read and next commit need not read the log.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[Any, int, dict[str, StoredPosition]]] = {}
+
+    def positions(self, table: str, dt: DeltaTable) -> dict[str, StoredPosition] | None:
+        last = self._last.get(table)
+        if last is None or last[1] != dt.version() or last[0] != dt.metadata().id:
+            return None
+        return last[2]
+
+    def remember(self, table: str, dt: DeltaTable, positions: dict[str, StoredPosition]) -> None:
+        self._last[table] = (dt.metadata().id, dt.version(), positions)
+
+    def forget(self, table: str) -> None:
+        self._last.pop(table, None)
 
 
 def writer_moved(
@@ -58,8 +100,17 @@ def writer_moved(
     return lambda: reopen().transaction_version(position.writer_id) != seen
 
 
-def stored_position(dt: DeltaTable, table: str, writer_id: str) -> Position | None:
-    """The position ``writer_id`` committed last, from the commit metadata of its app transaction."""
+def stored_position(
+    dt: DeltaTable,
+    table: str,
+    writer_id: str,
+    known: dict[str, StoredPosition] | None = None,
+) -> Position | None:
+    """The position ``writer_id`` committed last, from the commit metadata of its app
+    transaction (or from ``known``, the table's positions as of ``dt``)."""
+    if known is not None:
+        mine = known.get(writer_id)
+        return mine.position() if mine is not None else None
     seq = dt.transaction_version(writer_id)
     if seq is None:
         return None

@@ -108,3 +108,22 @@ def test_a_long_lived_sink_sees_what_another_one_committed_between_its_writes(
     assert check.read_position("t", "stream:a") == Position("stream:a", {"n": 2})  # type: ignore[attr-defined]
     assert check.read_position("t", "stream:b") == Position("stream:b", {"n": 7})  # type: ignore[attr-defined]
     assert sorted(check.dataset("t").to_table().column("id").to_pylist()) == [1, 2, 3]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("fmt", ["delta", "iceberg"])
+def test_a_sink_reads_positions_right_after_its_own_commit_and_after_a_rival_one(
+    tmp_path: Path, fmt: str
+) -> None:
+    def lake() -> object:
+        return open_sink(str(tmp_path / "lake"), format=fmt, state_dir=tmp_path / "state")
+
+    mine, other = lake(), lake()
+    for n in (1, 2):  # a position read, then a commit: a stream's fence and its batch
+        mine.read_position("t", "stream:a")  # type: ignore[attr-defined]
+        mine.write("t", pa.table({"id": [n]}), position=Position("stream:a", {"n": n}))  # type: ignore[attr-defined]
+        assert mine.read_position("t", "stream:a") == Position("stream:a", {"n": n})  # type: ignore[attr-defined]
+    other.write("t", pa.table({"id": [7]}), position=Position("stream:b", {"n": 7}))  # type: ignore[attr-defined]
+    mine.write("t", pa.table({"id": [3]}), position=Position("stream:a", {"n": 3}))  # type: ignore[attr-defined]
+    assert mine.read_position("t", "stream:b") == Position("stream:b", {"n": 7})  # type: ignore[attr-defined]
+    assert mine.read_position("t", "stream:a") == Position("stream:a", {"n": 3})  # type: ignore[attr-defined]
+    assert lake().read_position("t", "stream:a") == Position("stream:a", {"n": 3})  # type: ignore[attr-defined]
