@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from duckpipe.config import ContractConfig
 
 NEWLINE = 10
+OPEN, CLOSE = ord("{"), ord("}")
 COUNT_SLICE = 1 << 16
 
 
@@ -41,10 +42,7 @@ def read_known(
 
     if not len(schema) or not len(values) or values.null_count:
         return None
-    if (
-        not pc.all(pc.starts_with(values, "{")).as_py()
-        or not pc.all(pc.ends_with(values, "}")).as_py()
-    ):
+    if not all(map(_braced, values.chunks)):
         return None
     lines = pc.binary_join_element_wise(values.combine_chunks(), pa.scalar(b""), pa.scalar(b"\n"))
     bounds = pa.Array.from_buffers(
@@ -71,6 +69,30 @@ def read_known(
     if any(name not in schema.names for name in declared):
         return None
     return table
+
+
+def _braced(chunk: pa.Array) -> bool:
+    """Whether every value of a binary ``chunk`` starts with ``{`` and ends with ``}``: the
+    first and last bytes gathered through the offsets (no copy, no per-value kernel call)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(chunk):
+        return True
+    if chunk.type not in (pa.binary(), pa.string()):  # other offset widths: Arrow's kernels
+        return bool(pc.all(pc.starts_with(chunk, "{")).as_py()) and bool(
+            pc.all(pc.ends_with(chunk, "}")).as_py()
+        )
+    _, offsets_buffer, data_buffer = chunk.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[
+        chunk.offset : chunk.offset + len(chunk) + 1
+    ]
+    starts, ends = offsets[:-1], offsets[1:]
+    if not (ends > starts).all():
+        return False  # an empty value
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    return bool((data[starts] == OPEN).all() and (data[ends - 1] == CLOSE).all())
 
 
 def _newlines(data: pa.Buffer) -> int:

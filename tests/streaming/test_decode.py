@@ -237,3 +237,18 @@ def test_when_the_sample_misleads_the_whole_batch_decides_the_types(engine, late
     assert got.rows.equals(want.rows) and reasons(got) == reasons(want) == {}
     assert sampled.known == checked.known
     assert sampled.known["id"] == ("DOUBLE" if late["id"] == 1.5 else "BIGINT")
+
+
+@pytest.mark.parametrize("kind", ["binary", "large_binary"])
+def test_the_brace_check_reads_each_value_of_a_sliced_chunk(kind):
+    import pyarrow as pa
+
+    from duckpipe.streaming.fastjson import _braced
+
+    values = pa.array([b"x", b"{}", b'{"a":1}', b"{", b"", b"}"], getattr(pa, kind)())
+    assert _braced(values.slice(1, 2))
+    assert not _braced(values.slice(0, 2))  # starts with x
+    assert not _braced(values.slice(2, 2))  # ends with {
+    assert not _braced(values.slice(1, 4))  # an empty value
+    assert not _braced(values.slice(5, 1))  # only }
+    assert _braced(values.slice(0, 0))
