@@ -263,6 +263,14 @@ class StreamRunner:
         self.submitted.update(batch.end)
         self.report.records += batch.size
         self.report.batches += 1
+        self.console.event(  # one per micro-batch handed on, as Spark's progress events
+            "stream_batch",
+            stream=self.p.name,
+            batch=self.report.batches,
+            records=batch.size,
+            polled_s=round(batch.seconds, 3),
+            ends=_named(batch.end),
+        )
 
     def _commit_group(self, final: bool = False) -> None:
         """Group offsets for lag monitoring, after the lake commit (never the source of truth).

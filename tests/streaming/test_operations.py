@@ -86,6 +86,9 @@ def test_sigterm_commits_the_batch_in_progress_then_exits(kafka_service, topic, 
     assert ids(root) == list(range(50))
     finished = logged(proc, "stream_finished")[0]
     assert finished["stopped_by"] == "SIGTERM" and finished["records"] == 50
+    [batch] = logged(proc, "stream_batch")
+    assert batch["batch"] == 1 and batch["records"] == 50 and batch["stream"] == "raw"
+    assert sum(batch["ends"][topic].values()) == 50  # next offsets of both partitions
     status = logged(proc, "stream_status")[-1]
     assert status["commits"] == 1 and status["dead_letters"] == 0
     assert set(status["lag"]) == {f"{topic}/0", f"{topic}/1"}
