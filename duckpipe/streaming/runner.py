@@ -147,6 +147,9 @@ class StreamRunner:
             self.first_offsets = self.p.retrying(
                 lambda: first_offsets(self.p.consumer, self.p.config.start), "reading offsets"
             )
+            if self.options.once and not self.first_offsets:
+                self._nothing_matches()  # a pattern no topic matches: nothing is there
+                return self.report
             self.p.consumer.subscribe(self._on_assign, self._on_revoke)
             self._loop()
         finally:
@@ -158,6 +161,14 @@ class StreamRunner:
             self.report.dead_letters = self.status.dead_letters
             self.report.windows = self.status.windows
         return self.report
+
+    def _nothing_matches(self) -> None:
+        settings = self.p.settings
+        self.console.warn(
+            f"stream '{self.p.name}': no topic on {settings.bootstrap} matches the pattern "
+            f"'{settings.pattern}'; --once has nothing to read"
+        )
+        self.report.stopped_by = "once"
 
     def _loop(self) -> None:
         from duckpipe.streaming.batch import Batcher

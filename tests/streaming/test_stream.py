@@ -298,6 +298,39 @@ streams:
     ]
 
 
+def test_once_with_a_pattern_no_topic_matches_stops_and_says_so(kafka_service, tmp_path):
+    from duckpipe.console import Console
+
+    class Warnings(Console):
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def warn(self, message: str) -> None:
+            self.seen.append(message)
+
+    prefix = f"none-{uuid.uuid4().hex[:6]}"
+    root = write_project(
+        tmp_path / "proj",
+        f"""
+name: pattern
+sources:
+  clicks:
+    uri: kafka://{kafka_service.bootstrap}
+    topic_pattern: "{prefix}-.*"
+    group_id: g-{prefix}
+streams:
+  raw:
+    source: clicks
+    table: raw
+""",
+    )
+    console = Warnings()
+    report = run_stream(load_project(root), "raw", StreamOptions(once=True), console=console)
+    assert report.records == 0 and report.stopped_by == "once"
+    assert [w for w in console.seen if f"matches the pattern '{prefix}-.*'" in w]
+    assert not open_lake(load_project(root)).exists("raw")
+
+
 @pytest.mark.parametrize("client", ["confluent-kafka", "kafka-python"])
 def test_the_kafka_source_reads_a_bounded_range(kafka_service, topic, client):
     from duckpipe.config import SourceConfig
