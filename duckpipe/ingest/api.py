@@ -17,8 +17,10 @@ passed as ``last_watermark`` next time.
 ``config`` keys (all optional): ``source`` (the name recorded with every row, default
 ``"api"``), ``run_id``, ``retry`` (``attempts``, ``initial_delay``, ``max_delay``,
 ``max_elapsed``), ``lookback``, ``options`` (source options such as
-``numeric_scale``), ``metadata_columns`` (default True: add ``_extracted_at``,
-``_source``, ``_run_id``), ``storage_options`` (for an ``s3://`` dead letter queue),
+``numeric_scale``), ``metadata_columns`` (default True: ``extract_from_database`` adds
+``_extracted_at`` (when the extraction started), ``_source``, ``_run_id``;
+``validate_and_clean`` keeps them, and adds them with the validation time only to data
+that lacks them), ``storage_options`` (for an ``s3://`` dead letter queue),
 ``format`` (``delta`` or ``iceberg``, default ``delta``) and ``console``.
 """
 
@@ -33,7 +35,7 @@ from duckpipe.errors import ConfigError
 from duckpipe.ingest.contracts import Contract
 from duckpipe.ingest.dlq import DeadLetters, write_dead_letters
 from duckpipe.ingest.lake_types import LakeTypes
-from duckpipe.ingest.metadata import MetadataColumns
+from duckpipe.ingest.metadata import METADATA_COLUMNS, MetadataColumns
 from duckpipe.ingest.retry import call_with_retry
 from duckpipe.ingest.watermarks import Watermark
 
@@ -65,7 +67,8 @@ class BatchDataIngester:
         """Rows of ``query`` whose ``watermark_column`` exceeds ``last_watermark`` (all when None).
 
         The bound is sent as a bound parameter, never pasted into the SQL. Transient
-        failures (connection refused or lost) are retried with backoff.
+        failures (connection refused or lost) are retried with backoff. The rows carry the
+        metadata columns, ``_extracted_at`` being the moment the extraction started.
         """
         from duckpipe.sources.postgres import PostgresSource
 
@@ -91,6 +94,7 @@ class BatchDataIngester:
                 )
             position = Watermark.of(watermark_column, last_watermark).to_position()
         extract_range = source.plan(position)
+        started = datetime.now(UTC)
 
         def attempt() -> tuple[pa.Table, dict[str, Any] | None]:
             extraction = source.extract(extract_range)
@@ -104,6 +108,8 @@ class BatchDataIngester:
         )
         moved = Watermark.from_position(reached)
         self.last_watermark = moved.value if moved is not None else last_watermark
+        if self.config.get("metadata_columns", True):
+            table = MetadataColumns(self.source, self.run_id, started).extend(table)
         return table
 
     def validate_and_clean(self, df: Any, schema: dict[str, Any]) -> pa.Table:
@@ -118,7 +124,8 @@ class BatchDataIngester:
         contract_cfg = _validated(ContractConfig, schema or {}, "validate_and_clean(schema)")
         contract = Contract(contract_cfg, source=self.source)
         metadata = None
-        if self.config.get("metadata_columns", True):
+        carried = set(METADATA_COLUMNS) <= set(table.column_names)  # from extract_from_database
+        if self.config.get("metadata_columns", True) and not carried:
             metadata = MetadataColumns(self.source, self.run_id, datetime.now(UTC))
         lake_types = LakeTypes(contract.output_schema(table.schema))
         out_schema = lake_types.schema

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -25,20 +26,29 @@ def test_extract_validate_and_dead_letters_as_users_write_it(pg, tmp_path):
             (2, NULL, 7.25, '2024-01-02 10:00+00'), (3, 30, 1.00, '2024-01-03 10:00+00')""",
     )
     ingester = BatchDataIngester(config={})
+    before = datetime.now(UTC)
     df = ingester.extract_from_database(
         connection_string=pg.uri,
         query=f"SELECT * FROM {table}",
         watermark_column="updated_at",
         last_watermark=None,
     )
+    after = datetime.now(UTC)
     assert df.num_rows == 3
+    extracted_at = set(df.column("_extracted_at").to_pylist())
+    assert len(extracted_at) == 1 and before <= extracted_at.pop() <= after
+    assert set(df.column("_source").to_pylist()) == {"api"}
+    assert set(df.column("_run_id").to_pylist()) == {ingester.run_id}
     assert df.schema.field("total").type == pa.decimal128(8, 2)
     assert ingester.last_watermark == datetime(2024, 1, 3, 10, tzinfo=UTC)
 
+    time.sleep(0.01)  # validation happens measurably later than the extraction
     df = ingester.validate_and_clean(df, SCHEMA)
     assert df.column("id").to_pylist() == [1, 3]
     assert df.schema.field("id").type == pa.int64()
     assert {"_extracted_at", "_source", "_run_id"} <= set(df.column_names)
+    kept = set(df.column("_extracted_at").to_pylist())  # the extraction's time, not now
+    assert len(kept) == 1 and before <= kept.pop() <= after
 
     path = tmp_path / "lake" / "dlq" / "orders"
     assert ingester.save_dead_letter_queue(str(path)) == 1
