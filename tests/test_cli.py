@@ -93,6 +93,11 @@ def test_init_refuses_a_non_empty_directory(tmp_path: Path) -> None:
         ("name: x\nsorces: {}\n", "duckpipe.yml:2: unknown key 'sorces'"),
         ("name: x\nformat: 3\n", "invalid value for 'format'"),
         ("lake: ${DUCKPIPE_TEST_UNSET_VAR}\n", "${DUCKPIPE_TEST_UNSET_VAR} is not set"),
+        (
+            "name: x\nmodels: {}\nmodels: {}\n",
+            "duckpipe.yml:3: duplicate key 'models' (first at line 2, again at line 3)",
+        ),
+        ("# empty for now\n", "duckpipe.yml: the file is empty"),
     ],
 )
 def test_broken_config_is_one_line_and_exit_2(tmp_path: Path, config: str, expected: str) -> None:

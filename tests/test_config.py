@@ -84,3 +84,64 @@ def test_source_type_comes_from_the_uri_scheme() -> None:
     )
     assert [s.resolved_type() for s in cfg.sources.values()] == ["postgres", "files", "kafka"]
     assert cfg.sources["c"].topics == ["clicks"]
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "first", "second"),
+    [
+        ("name: a\nmodels: {}\nlake: x\nmodels:\n  defaults: {}\n", "models", 2, 4),
+        (
+            "sources:\n  orders:\n    uri: a.csv\n  orders:\n    uri: b.csv\n",
+            "sources.orders",
+            2,
+            4,
+        ),
+        (
+            "sources:\n  orders:\n    uri: a.csv\n    table: t\n    uri: b.csv\n",
+            "sources.orders.uri",
+            3,
+            5,
+        ),
+        (
+            "streams:\n  clicks:\n    topic: t\n    sinks: [{table: a, table: b}]\n",
+            "streams.clicks.sinks.0.table",
+            4,
+            4,
+        ),
+    ],
+)
+def test_duplicate_key_names_file_key_both_lines_and_a_fix(
+    text: str, key: str, first: int, second: int
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, file="proj/duckpipe.yml")
+    assert err.value.where == f"proj/duckpipe.yml:{second}"
+    assert err.value.message.startswith(
+        f"duplicate key '{key}' (first at line {first}, again at line {second})"
+    )
+    assert err.value.hint == (
+        f"merge the two '{key.rsplit('.', 1)[-1]}:' entries into one, "
+        "or delete the one you do not mean"
+    )
+    assert err.value.exit_code == 2
+
+
+def test_a_merge_key_may_still_be_overridden() -> None:
+    text = (
+        "vars:\n  base: &base {uri: a.csv, table: t}\n"
+        "sources:\n  orders:\n    <<: *base\n    uri: b.csv\n"
+    )
+    cfg = parse_config(text)
+    assert cfg.sources["orders"].uri == "b.csv"
+    assert cfg.sources["orders"].table == "t"
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# nothing yet\n  # still nothing\n"])
+def test_empty_config_is_an_error_saying_what_to_add(tmp_path, text: str) -> None:
+    (tmp_path / "duckpipe.yml").write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert err.value.where == str(tmp_path / "duckpipe.yml")
+    assert "the file is empty" in err.value.message
+    assert "add at least 'name: <project>'" in (err.value.hint or "")
+    assert err.value.exit_code == 2
