@@ -23,7 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from duckpipe.errors import ConfigError, DuckpipeError, did_you_mean
+from duckpipe.core import units
+from duckpipe.errors import ConfigError, did_you_mean
 
 CONFIG_FILE = "duckpipe.yml"
 _ENV_VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
@@ -143,18 +144,9 @@ class QualityConfig(_Strict):
     samples_limit: int = Field(100, ge=0)
 
 
-_DURATION = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
 def parse_duration(value: Any) -> Any:
-    """``"250ms"``, ``"30s"``, ``"5m"``, ``"1h"``, ``"1d"`` or a number of seconds -> seconds."""
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 5m, 1h)")
-        return float(match["n"]) * _UNIT_SECONDS[match["unit"] or "s"]
-    return value
+    """A duration of duckpipe.yml in seconds (see ``core.units``); numbers are left to the field's bounds."""
+    return units.parse_duration(value) if isinstance(value, str) else value
 
 
 class WindowConfig(_Strict):
@@ -236,12 +228,7 @@ class MaintenanceConfig(_Strict):
     def _size(cls, value: Any) -> Any:
         if not isinstance(value, str):
             return value
-        from duckpipe.cli.table import parse_size  # the same sizes as `duckpipe table optimize`
-
-        try:
-            return parse_size(value)
-        except DuckpipeError as exc:
-            raise ValueError(f"{exc.message}; write bytes or e.g. 128MB, 1GB") from None
+        return units.parse_size(value)
 
     @field_validator("retention_hours")
     @classmethod

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import click
 
 from duckpipe.cli._common import console_for, format_option, project_from
+from duckpipe.core import units
 
 
 def _timestamp(value: str | None) -> datetime | None:
@@ -29,17 +30,12 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         return None
     if value.strip().lower() == "never":
         return 0.0
-    from duckpipe.config import parse_duration
-
     try:
-        seconds = float(parse_duration(value))
+        return units.parse_duration(value)
     except ValueError:
         raise click.BadParameter(
-            f"'{value}' is not a duration; write e.g. 90s, 2m, 1h, or never", param=param
+            f"'{value}' is not a duration; write {units.DURATION_FORMS}, or never", param=param
         ) from None
-    if seconds < 0:
-        raise click.BadParameter("the duration cannot be negative", param=param)
-    return seconds
 
 
 @click.command("stream")

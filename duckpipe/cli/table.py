@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from duckpipe.cli._common import console_for, format_option, project_from
+from duckpipe.core import units
 
 if TYPE_CHECKING:
     from duckpipe.sinks.base import MaintenanceResult, Sink
@@ -157,30 +158,18 @@ def vacuum(
 
 
 def parse_size(text: str) -> int:
-    """Bytes from ``134217728``, ``128MB``, ``1GB``, ``512KiB``.
+    """Bytes from ``--target-size`` (``134217728``, ``128MB``, ``1GB``, ``512KiB``; see ``core.units``).
 
     >>> parse_size("128MB"), parse_size("1GB"), parse_size("4096")
     (134217728, 1073741824, 4096)
     """
     from duckpipe.errors import ConfigError
 
-    units = {
-        "": 1,
-        "B": 1,
-        "KB": 1024,
-        "KIB": 1024,
-        "MB": 1024**2,
-        "MIB": 1024**2,
-        "GB": 1024**3,
-        "GIB": 1024**3,
-    }
-    raw = text.strip().upper().replace(" ", "")
-    number = raw.rstrip("KMGIB")
-    unit = raw[len(number) :]
-    if not number.replace(".", "", 1).isdigit() or unit not in units:
+    try:
+        return units.parse_size(text)
+    except ValueError:
         raise ConfigError(
             f"cannot read the size '{text}'",
             where="--target-size",
-            hint="write bytes or e.g. 128MB, 1GB",
-        )
-    return int(float(number) * units[unit])
+            hint=f"write {units.SIZE_FORMS}",
+        ) from None

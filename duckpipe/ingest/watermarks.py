@@ -14,41 +14,17 @@ True
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from duckpipe.core import units
 from duckpipe.errors import ConfigError
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-_UNITS = {
-    "s": 1,
-    "sec": 1,
-    "secs": 1,
-    "second": 1,
-    "seconds": 1,
-    "m": 60,
-    "min": 60,
-    "mins": 60,
-    "minute": 60,
-    "minutes": 60,
-    "h": 3600,
-    "hr": 3600,
-    "hrs": 3600,
-    "hour": 3600,
-    "hours": 3600,
-    "d": 86400,
-    "day": 86400,
-    "days": 86400,
-    "w": 604800,
-    "week": 604800,
-    "weeks": 604800,
-}
-_LOOKBACK = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[a-z]+)?\s*$")
 TIME_KINDS = ("timestamp", "timestamptz", "date")
 NUMBER_KINDS = ("integer", "decimal", "float")
 
@@ -63,16 +39,16 @@ def parse_lookback(text: str | None, *, where: str) -> Lookback:
     """
     if text is None or str(text).strip() == "":
         return None
-    match = _LOOKBACK.match(str(text).lower())
-    if not match or (match["unit"] and match["unit"] not in _UNITS):
+    if units.is_plain_number(str(text)):
+        return Decimal(str(text).strip())
+    try:
+        return timedelta(seconds=units.parse_duration(str(text)))
+    except ValueError:
         raise ConfigError(
             f"cannot read lookback '{text}'",
             where=where,
             hint="write a duration like 30m, 2h, 1d (or a plain number for a numeric watermark)",
-        )
-    if match["unit"] is None:
-        return Decimal(match["n"])
-    return timedelta(seconds=float(match["n"]) * _UNITS[match["unit"]])
+        ) from None
 
 
 def kind_of(arrow_type: pa.DataType) -> str:

@@ -1,0 +1,1 @@
+"""The floor every stage stands on; nothing here imports duckpipe outside ``core``."""
