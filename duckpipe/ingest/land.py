@@ -127,8 +127,9 @@ def _land_once(ctx: RunContext, step: SourceStep, contract: Contract) -> Landed:
     metadata = MetadataColumns(name, ctx.run_id, datetime.now(UTC))
     transform = Transform(contract, dead, None)  # metadata columns are added after staging
     staging = ctx.project.state_dir / "staging"
-    Spool.sweep(staging, keep=ctx.run_id)
-    spool = Spool(staging / ctx.run_id / name)
+    run_dir = Spool.run_directory(staging, ctx.run_id)
+    Spool.sweep(staging, keep=run_dir)
+    spool = Spool(run_dir / name)
     extraction = source.extract(step.extract)
     if not extraction.reader.schema.names:  # nothing new to read (no new files)
         extraction.close()
@@ -215,7 +216,14 @@ def commit_rows(
     merge = None
     if incremental:
         mode = "append"
-        if cfg.primary_key and lake.capabilities.supports_merge and lake.exists(table):
+        # no rows (all rejected, say) still moves the position: a merge of nothing commits
+        # nothing, so the next run would read the same range again
+        if (
+            rows.num_rows
+            and cfg.primary_key
+            and lake.capabilities.supports_merge
+            and lake.exists(table)
+        ):
             mode, merge = "merge", MergeSpec(keys=list(cfg.primary_key))
     schema_mode: SchemaMode | None = None
     if mode != "overwrite":

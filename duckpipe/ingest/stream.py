@@ -13,8 +13,11 @@ without a copy.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -115,13 +118,29 @@ class Spool:
     """Staged batches in an Arrow IPC file; ``table()`` maps it back without copying."""
 
     @staticmethod
-    def sweep(staging: Path, *, keep: str, older_than: float = 3600.0) -> None:
-        """Remove spools a crashed run left behind (other runs', untouched for an hour)."""
+    def run_directory(staging: Path, run_id: str) -> Path:
+        """The folder of one run's spools, named ``<run_id>.<host>.<pid>`` after its owner."""
+        return staging / f"{run_id}.{_host()}.{os.getpid()}"
+
+    @staticmethod
+    def sweep(staging: Path, *, keep: Path, older_than: float = 3600.0) -> None:
+        """Remove the spool folders of runs that are gone.
+
+        A folder is another run's while that run lives: it is removed once its owner process
+        (named in the folder, on this host) no longer exists, or, when the owner cannot be
+        checked (another host, a folder of an older version), once untouched for an hour.
+        """
         if not staging.is_dir():
             return
         cutoff = time.time() - older_than
         for run_dir in staging.iterdir():
-            if run_dir.name != keep and run_dir.stat().st_mtime < cutoff:
+            if run_dir == keep:
+                continue
+            try:
+                stale = not _owner_alive(run_dir.name) or run_dir.stat().st_mtime < cutoff
+            except FileNotFoundError:  # removed by another run meanwhile
+                continue
+            if stale:
                 shutil.rmtree(run_dir, ignore_errors=True)
 
     def __init__(self, directory: Path) -> None:
@@ -138,7 +157,12 @@ class Spool:
         """Transform and write every batch of ``reader``; returns the rows written."""
         import pyarrow as pa
 
-        self.directory.mkdir(parents=True, exist_ok=True)
+        for _ in range(3):  # the run's folder may go between creating it and this spool's
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                break
+            except FileNotFoundError:
+                continue
         schema = transform.output_schema(reader.schema)
         started = time.perf_counter()
         read = 0
@@ -160,4 +184,26 @@ class Spool:
         return pa.ipc.open_file(pa.memory_map(str(self.path))).read_all()
 
     def remove(self) -> None:
+        """Remove this spool, and its run's folder once no other spool is in it."""
         shutil.rmtree(self.directory, ignore_errors=True)
+        with contextlib.suppress(OSError):  # not empty: another source of the run is staging
+            self.directory.parent.rmdir()
+
+
+def _host() -> str:
+    return socket.gethostname().replace(".", "_") or "localhost"
+
+
+def _owner_alive(name: str) -> bool:
+    """False when the run folder ``name`` names a process of this host that no longer exists."""
+    _, _, owner = name.partition(".")
+    host, _, pid = owner.rpartition(".")
+    if host != _host() or not pid.isdigit():
+        return True  # not ours to judge: left to the age cutoff
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True

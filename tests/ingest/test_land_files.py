@@ -219,3 +219,27 @@ def test_a_replay_cut_short_after_landing_lands_nothing_twice(tmp_path, monkeypa
     rows = data_columns(landed(project, "raw_s")).sort_by("id").to_pylist()
     assert rows == [{"id": 1, "name": "a"}, {"id": 2, "name": None}]
     assert cli_json(tmp_path, "dlq", "show", "s", "--format", "json")[0]["rows"] == []
+
+
+def test_a_rejected_row_is_read_and_dead_lettered_once_over_reruns(tmp_path):
+    from deltalake import DeltaTable
+
+    write_csv(tmp_path / "in" / "a.csv", "order_id,amount\n1,1.0")
+    contract = {"required_fields": ["order_id"], "schema_policy": "freeze"}
+    sources = {"orders": {"uri": "in/*.csv", "primary_key": "order_id", "contract": contract}}
+    project = write_project(tmp_path, sources)
+    assert run(project).ok
+    # every row of the new file is rejected: the landing commits no rows, only its position
+    write_csv(tmp_path / "in" / "b.csv", "order_id,amount,coupon\n5,5.0,SPRING")
+    frozen = run(project)
+    assert frozen.step("orders").status == "failed"
+    assert "coupon" in frozen.step("orders").detail
+    for _ in range(2):
+        rerun = run(project)
+        assert rerun.ok, rerun.step("orders").detail
+        assert rerun.step("orders").detail == "nothing new"
+    letters = DeltaTable(str(tmp_path / "lake" / "_dlq" / "orders")).to_pyarrow_table()
+    assert letters.num_rows == 1
+    assert json.loads(letters.column("raw")[0].as_py())["order_id"] == 5
+    assert letters.column("run_id").to_pylist() == [frozen.record.run_id]
+    assert data_columns(landed(project, "raw_orders")).column("order_id").to_pylist() == [1]
