@@ -85,6 +85,10 @@ class SinkError(DuckpipeError):
     """Writing to or reading from a lake table failed."""
 
 
+class ColumnTypeError(SinkError):
+    """Incoming data has a column whose type the existing table's column cannot hold."""
+
+
 class CommitConflict(SinkError):
     """Another writer committed first; the write may be retried."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from duckpipe.errors import SinkError
+from duckpipe.errors import ColumnTypeError, SinkError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -150,7 +150,7 @@ def cast_column(
     if source == target.type:
         return column
     if not _castable(source, target.type):
-        raise SinkError(
+        raise ColumnTypeError(
             f"cannot write column '{target.name}' of type {source} into table '{table}', "
             f"where it is {target.type}",
             where=where,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import ConfigError, ModelError
+from duckpipe.errors import ColumnTypeError, ConfigError, ModelError
 from duckpipe.sinks.base import MergeSpec
 from duckpipe.transform.execution import ModelBuild, quote
 from duckpipe.transform.materialize import blocked, build_table, publish
@@ -52,7 +52,15 @@ def build_incremental(build: ModelBuild) -> StepResult:
         result = build.audit(build.staged)
         if not result.passed:
             return blocked(result)
-        commit = _commit(build, new_rows, new_name, keys, after)
+        try:
+            commit = _commit(build, new_rows, new_name, keys, after)
+        except ColumnTypeError as exc:  # the sink's hint names its API, not the model's fix
+            raise ColumnTypeError(
+                exc.message,
+                where=exc.where,
+                hint=f"rebuild the table with `duckpipe run --full-refresh -s {build.name}`, "
+                "or CAST the column in the model's SQL to the table's type",
+            ) from None
     finally:
         engine.con.execute(f"drop view if exists {quote(build.staged)}")
         engine.unregister(new_name)

@@ -6,12 +6,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from deltalake import DeltaTable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from duckpipe.errors import ConfigError
 from duckpipe.plan import RunOptions
-from duckpipe.project import Project
+from duckpipe.project import Project, load_project
 from duckpipe.query import open_query_engine
 from duckpipe.runner import run_project
 
@@ -178,3 +179,36 @@ def test_merge_without_unique_key_is_a_config_error(make_project: MakeProject) -
     )
     with pytest.raises(ConfigError, match="needs a unique_key"):
         run_project(project)
+
+
+def test_column_type_change_hints_at_full_refresh(
+    make_project: MakeProject, tmp_path: Path
+) -> None:
+    model = """
+        {{ config(materialized='incremental') }}
+        select id, VALUE as value, ts from {{ ref('events') }}
+        {% if is_incremental() %}where ts > (select max(ts) from {{ this }}){% endif %}
+        """
+    project = make_project(
+        {
+            "seeds/events.csv": "id,grp,value,ts,day\n1,a,1,1,2024-01-01\n",
+            "models/m.sql": model.replace("VALUE", "value"),
+        },
+        config=f"lake: {tmp_path / 'lake'}\n" + CONFIG,
+    )
+    assert run_project(project).ok
+    (project.root / "models" / "m.sql").write_text(model.replace("VALUE", "'v' || value"))
+    write_events(project, [(1, "a", 1, 1, "2024-01-01"), (2, "a", 5, 2, "2024-01-01")])
+    step = run_project(load_project(project.root)).step("m")
+    assert step.status == "failed"
+    detail = step.detail or ""
+    assert "cannot write column 'value' of type string into table 'm', where it is int64" in detail
+    assert "duckpipe run --full-refresh -s m" in detail
+    assert "schema_mode" not in detail
+    assert DeltaTable(str(tmp_path / "lake" / "m")).to_pyarrow_table().to_pylist() == [
+        {"id": 1, "value": 1, "ts": 1}
+    ]  # nothing written
+    report = run_project(load_project(project.root), RunOptions(full_refresh=True))
+    assert report.ok
+    rows = DeltaTable(str(tmp_path / "lake" / "m")).to_pyarrow_table().sort_by("id").to_pylist()
+    assert [r["value"] for r in rows] == ["v1", "v5"]
