@@ -1,7 +1,8 @@
 """Files source: Parquet, CSV and JSON/NDJSON from local paths and ``s3://`` globs.
 
-The position is the set of files already landed; the files the glob matches now that
-are not in it are the increment. Files are read as streams of record batches (Parquet
+The position is the set of files already landed with each one's fingerprint (size and
+modification time); the files the glob matches now that are not in it, or whose
+fingerprint changed (a file rewritten under the same name), are the increment. Files are read as streams of record batches (Parquet
 row groups, CSV and NDJSON blocks), so memory stays bounded by the batch size. Files
 whose columns differ are read into one schema: the union of the columns, each with a
 type that holds every file's values.
@@ -65,15 +66,19 @@ class FileSource:
                 where=f"{self.where}.uri",
                 hint="check the path (relative paths are under the project directory)",
             )
-        done = set() if full_refresh or not position else set(position.get("files", []))
-        new = [f for f in files if f.key not in done]
         start = None if full_refresh or not position else position
+        done = landed_files(start)
+        new = [f for f in files if f.key not in done or done[f.key] not in (None, f.fingerprint)]
         return ExtractRange(
             source=self.name,
             start=start,
             description=f"{len(new)} new file(s) of {len(files)}",
             full_refresh=full_refresh,
-            details={"files": [f.path for f in new], "keys": [f.key for f in new]},
+            details={
+                "files": [f.path for f in new],
+                "keys": [f.key for f in new],
+                "seen": {f.key: f.fingerprint for f in files},
+            },
         )
 
     def extract(self, extract_range: ExtractRange) -> Extraction:
@@ -83,7 +88,17 @@ class FileSource:
         keys: list[str] = extract_range.details["keys"]
         schemas = [self._reader(path).schema for path in paths]
         schema = unify(schemas) if schemas else pa.schema([])
-        done = sorted(set((extract_range.start or {}).get("files", [])) | set(keys))
+        landed = landed_files(extract_range.start)
+        seen: dict[str, dict[str, int | None]] = extract_range.details["seen"]
+        # a path-only entry of an older position takes the fingerprint the file has now:
+        # it was landed under that name, and from here on a rewrite of it is seen
+        fingerprints = {key: seen.get(key, fingerprint) for key, fingerprint in landed.items()} | {
+            key: seen[key] for key in keys
+        }
+        done = {
+            "files": sorted(fingerprints),
+            "fingerprints": {k: v for k, v in sorted(fingerprints.items()) if v is not None},
+        }
 
         def batches() -> Iterator[pa.RecordBatch]:
             for path in paths:
@@ -99,7 +114,7 @@ class FileSource:
 
         return Extraction(
             reader=pa.RecordBatchReader.from_batches(schema, batches()),
-            next_position=lambda: {"files": done},
+            next_position=lambda: done,
         )
 
     def format_of(self, path: str) -> str:
@@ -171,6 +186,19 @@ class FileSource:
         )
 
 
+def landed_files(position: dict[str, Any] | None) -> dict[str, dict[str, int | None] | None]:
+    """The files a position names, each with its fingerprint (None: remembered by path only).
+
+    Positions written before fingerprints existed hold only ``files``, a list of paths:
+    those entries are path-only, so such a file counts as landed whatever its content
+    until the next commit records its fingerprint.
+    """
+    if not position:
+        return {}
+    fingerprints = position.get("fingerprints") or {}
+    return {key: fingerprints.get(key) for key in position.get("files", [])}
+
+
 def unify(schemas: list[pa.Schema]) -> pa.Schema:
     """One schema for files with different columns or types (text where types conflict)."""
     import pyarrow as pa
@@ -213,4 +241,4 @@ def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-__all__ = ["FileRef", "FileSource", "conform", "unify"]
+__all__ = ["FileRef", "FileSource", "conform", "landed_files", "unify"]

@@ -29,6 +29,12 @@ class FileRef:
     path: str
     key: str
     size: int | None = None
+    mtime_ns: int | None = None
+
+    @property
+    def fingerprint(self) -> dict[str, int | None]:
+        """What tells a rewrite under the same name apart: size and modification time."""
+        return {"size": self.size, "mtime_ns": self.mtime_ns}
 
 
 def _option(options: dict[str, str], *names: str) -> str | None:
@@ -125,7 +131,7 @@ class FileLocation:
         try:
             info = self.filesystem.get_file_info(base)
             if match is None and info.type == fs.FileType.File:
-                return [FileRef(info.path, self._key(info.path), info.size)]
+                return [FileRef(info.path, self._key(info.path), info.size, info.mtime_ns)]
             if info.type != fs.FileType.Directory:
                 return []
             selector = fs.FileSelector(base, recursive=True)
@@ -138,7 +144,7 @@ class FileLocation:
             ) from exc
         wanted = glob_regex(pattern) if match is not None else None
         files = [
-            FileRef(i.path, self._key(i.path), i.size)
+            FileRef(i.path, self._key(i.path), i.size, i.mtime_ns)
             for i in infos
             if i.type == fs.FileType.File
             and not Path(i.path).name.startswith((".", "_"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -62,6 +63,73 @@ def test_new_files_are_the_increment_and_merge_on_the_primary_key(tmp_path):
     assert refreshed.step("orders").rows == 3  # both files again, one row per key
     rows = data_columns(landed(project, "raw_orders")).sort_by("id").to_pylist()
     assert rows == [{"id": 1, "amount": 10}, {"id": 2, "amount": 25}, {"id": 3, "amount": 30}]
+
+
+def delta_rows(root: Path, table: str) -> list[dict]:
+    """The table's data rows as deltalake itself reads them, sorted."""
+    from deltalake import DeltaTable
+
+    rows = DeltaTable(str(root / "lake" / table)).to_pyarrow_table(columns=["id", "amount"])
+    return rows.sort_by([("id", "ascending"), ("amount", "ascending")]).to_pylist()
+
+
+def rewrite(path: Path, text: str) -> None:
+    """``path`` rewritten under the same name, its modification time moved on for sure."""
+    before = path.stat().st_mtime_ns
+    write_csv(path, text)
+    os.utime(path, ns=(before + 10**9, before + 10**9))
+
+
+def test_a_file_rewritten_under_the_same_name_merges_on_the_primary_key(tmp_path):
+    write_csv(tmp_path / "in" / "a.csv", "id,amount\n1,10\n2,20")
+    write_csv(tmp_path / "in" / "b.csv", "id,amount\n5,50")
+    project = write_project(tmp_path, {"orders": {"uri": "in/*.csv", "primary_key": "id"}})
+    assert run(project).step("orders").rows == 3
+    # id 1 changes, id 2 is dropped from the file, id 3 is added
+    rewrite(tmp_path / "in" / "a.csv", "id,amount\n1,11\n3,30")
+    plan = make_plan(load_project(tmp_path), open_lake(project), _options())
+    assert "1 new file(s) of 2" in plan.describe()[0]  # b.csv is unchanged
+    assert run(project).step("orders").rows == 2
+    assert delta_rows(tmp_path, "raw_orders") == [
+        {"id": 1, "amount": 11},
+        {"id": 2, "amount": 20},  # a merge updates and adds, it does not delete
+        {"id": 3, "amount": 30},
+        {"id": 5, "amount": 50},
+    ]
+    unchanged = run(project)
+    assert unchanged.step("orders").rows == 0
+    assert unchanged.step("orders").version is None  # nothing new: no commit
+
+
+def test_a_file_rewritten_without_a_primary_key_is_appended_again(tmp_path):
+    write_csv(tmp_path / "in" / "a.csv", "id,amount\n1,10")
+    project = write_project(tmp_path, {"orders": {"uri": "in/*.csv"}})
+    assert run(project).step("orders").rows == 1
+    # same size, other content: the modification time tells the rewrite apart
+    rewrite(tmp_path / "in" / "a.csv", "id,amount\n1,12")
+    assert run(project).step("orders").rows == 1
+    assert delta_rows(tmp_path, "raw_orders") == [{"id": 1, "amount": 10}, {"id": 1, "amount": 12}]
+    assert run(project).step("orders").rows == 0
+
+
+def test_a_position_of_paths_only_keeps_working_and_learns_fingerprints(tmp_path):
+    from duckpipe.config import SourceConfig
+    from duckpipe.sources.files import FileSource
+
+    write_csv(tmp_path / "in" / "a.csv", "id,amount\n1,10")
+    write_csv(tmp_path / "in" / "b.csv", "id,amount\n2,20")
+    source = FileSource("orders", SourceConfig(uri="in/*.csv"), project_root=tmp_path)
+    old = {"files": ["in/a.csv"]}  # as positions were stored before fingerprints
+    planned = source.plan(old)
+    assert planned.details["keys"] == ["in/b.csv"]
+    extraction = source.extract(planned)
+    assert extraction.reader.read_all().column("id").to_pylist() == [2]
+    position = extraction.next_position()
+    assert position["files"] == ["in/a.csv", "in/b.csv"]
+    assert set(position["fingerprints"]) == {"in/a.csv", "in/b.csv"}
+    assert source.plan(position).details["keys"] == []
+    rewrite(tmp_path / "in" / "a.csv", "id,amount\n1,11")
+    assert source.plan(position).details["keys"] == ["in/a.csv"]
 
 
 def _options():

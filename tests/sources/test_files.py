@@ -48,7 +48,12 @@ def test_files_with_different_columns_and_types_read_into_one_schema(tmp_path):
         {"id": "2", "amount": 2.5, "note": "hi"},
         {"id": "x3", "amount": 1.0, "note": None},
     ]
-    assert position == {"files": ["d/1.csv", "d/2.csv", "d/3.csv"]}
+    assert position["files"] == ["d/1.csv", "d/2.csv", "d/3.csv"]
+    # each file also remembered by its fingerprint, so a rewrite under the same name is new
+    assert {key: fp["size"] for key, fp in position["fingerprints"].items()} == {
+        f"d/{name}": (tmp_path / "d" / name).stat().st_size for name in ("1.csv", "2.csv", "3.csv")
+    }
+    assert set(position) == {"files", "fingerprints"}
 
 
 def test_only_new_files_are_read(tmp_path):
@@ -60,7 +65,9 @@ def test_only_new_files_are_read(tmp_path):
     assert plan.description == "1 new file(s) of 2"
     table, position = read(src, position)
     assert table.column("id").to_pylist() == [2]
-    assert position == {"files": ["a.csv", "b.csv"]}
+    assert position["files"] == ["a.csv", "b.csv"]
+    assert sorted(position["fingerprints"]) == ["a.csv", "b.csv"]
+    assert src.plan(position).description == "0 new file(s) of 2"
     assert src.plan(position, full_refresh=True).description == "2 new file(s) of 2"
 
 
