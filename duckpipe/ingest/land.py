@@ -136,6 +136,8 @@ def _land_once(ctx: RunContext, step: SourceStep, contract: Contract) -> Landed:
         if ctx.lake.exists(step.table):
             ctx.engine.register(step.table, ctx.lake.dataset(step.table))
         return Landed(0, 0, None, detail="nothing new")
+    for warning in extraction.warnings:
+        ctx.console.warn(warning)
     try:
         reader = transformed(extraction.reader, cfg.transform, source=name)
         with ctx.console.progress(f"extract {name}") as progress:

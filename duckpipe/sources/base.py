@@ -36,12 +36,14 @@ class Extraction:
     ``close`` releases the source's connections early (after an error); reading the
     reader to its end releases them too. ``unique_on`` names columns the source itself
     guarantees unique (a primary key constraint), so the landing need not check them.
+    ``warnings`` are shown by the run (e.g. a column landed as text, and why).
     """
 
     reader: pa.RecordBatchReader
     next_position: Callable[[], dict[str, Any] | None]
     close: Callable[[], None] = _nothing
     unique_on: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 class Source(Protocol):

@@ -9,7 +9,12 @@ uuid -> arrow.uuid, json/jsonb -> arrow.json, bytea -> binary, arrays -> list.
 travel in the field metadata (``POSTGRESQL:typmod``), so ``numeric(p,s)`` becomes
 ``decimal128(p,s)`` and DuckDB sees a DECIMAL. An unconstrained ``numeric`` becomes
 ``decimal128(38, 9)`` (``options.numeric_scale`` changes the scale); a value that does
-not fit is an error naming the column, never silently rounded.
+not fit is an error naming the column, never silently rounded or wrapped (Arrow's
+string -> decimal cast wraps on overflow, so the integer digits are checked first).
+
+A ``numeric(p,s)`` with ``p > 38`` has no exact decimal in DuckDB, Delta or Iceberg
+(all stop at 38 digits): it lands as its exact PostgreSQL text, and the run warns
+naming the column (``wide_numerics``).
 
 Formatting numerics as text is the slowest part of a read, so a ``numeric(p,s)`` with
 ``p <= 18`` is selected as the integer ``value * 10^s`` (exact: it fits a bigint) and
@@ -48,8 +53,19 @@ def numeric_type(field: pa.Field, default_scale: int = DEFAULT_NUMERIC_SCALE) ->
     precision = ((typmod - 4) >> 16) & 0xFFFF
     scale = (typmod - 4) & 0xFFFF
     if precision > MAX_PRECISION:
-        return pa.decimal128(MAX_PRECISION, min(scale, MAX_PRECISION))
+        return pa.string()  # exact text: no lake format has a decimal this wide
     return pa.decimal128(precision, scale)
+
+
+def wide_numerics(described: pa.Schema) -> list[str]:
+    """Columns ``numeric(p,s)`` with ``p > 38``, which land as their exact text."""
+    import pyarrow as pa
+
+    return [
+        f.name
+        for f in described
+        if _is_opaque(f.type) and _pg_type(f) == "numeric" and numeric_type(f) == pa.string()
+    ]
 
 
 def _is_opaque(t: pa.DataType) -> bool:
@@ -58,11 +74,13 @@ def _is_opaque(t: pa.DataType) -> bool:
 
 def scaled_numerics(described: pa.Schema) -> dict[str, int]:
     """Columns read as ``value * 10^scale`` bigints: ``numeric(p,s)`` with ``p <= 18`` -> scale."""
+    import pyarrow as pa
+
     scaled = {}
     for field in described:
         if _is_opaque(field.type) and _pg_type(field) == "numeric":
             t = numeric_type(field)
-            if t.precision <= 18:
+            if pa.types.is_decimal(t) and t.precision <= 18:
                 scaled[field.name] = t.scale
     return scaled
 
@@ -147,6 +165,8 @@ def _convert(array: pa.Array, field: pa.Field, where: str) -> pa.Array:
 
     storage = _storage(array)
     try:
+        if pa.types.is_decimal(field.type):
+            _check_integer_digits(storage, field.type)
         return pc.cast(storage, field.type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         bad = _first_unfit(storage, field.type)
@@ -158,6 +178,28 @@ def _convert(array: pa.Array, field: pa.Field, where: str) -> pa.Array:
         ) from exc
 
 
+def _integer_digits_fit(storage: pa.Array, target: pa.DataType) -> pa.Array:
+    """Per value: PostgreSQL's text of it has at most ``precision - scale`` integer digits."""
+    import pyarrow.compute as pc
+
+    digits = target.precision - target.scale
+    pattern = rf"^-?(0*[0-9]{{0,{digits}}}(\.[0-9]*)?|[A-Za-z]+)$"  # NaN, Infinity: cast fails
+    return pc.match_substring_regex(storage, pattern)
+
+
+def _check_integer_digits(storage: pa.Array, target: pa.DataType) -> None:
+    """Raise ArrowInvalid when a value has more integer digits than ``target`` holds:
+    Arrow's cast would wrap it around instead of failing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    fits = _integer_digits_fit(storage, target)
+    if not pc.all(fits).as_py():
+        raise pa.ArrowInvalid(
+            f"a value has more than {target.precision - target.scale} integer digits"
+        )
+
+
 def _first_unfit(storage: pa.Array, target: pa.DataType) -> str | None:
     """The first value of ``storage`` that cannot be cast to ``target`` (only on the error path)."""
     import pyarrow as pa
@@ -167,6 +209,8 @@ def _first_unfit(storage: pa.Array, target: pa.DataType) -> str | None:
         if value is None:
             continue
         try:
+            if pa.types.is_decimal(target):
+                _check_integer_digits(pa.array([value], storage.type), target)
             pc.cast(pa.array([value], storage.type), target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return str(value)

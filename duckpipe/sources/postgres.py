@@ -27,6 +27,7 @@ from duckpipe.sources.pg_types import (
     convert_batch,
     scaled_numerics,
     target_schema,
+    wide_numerics,
 )
 
 if TYPE_CHECKING:
@@ -187,6 +188,11 @@ class PostgresSource:
             next_position=next_position,
             close=lambda: _close(reader, cursor, conn),
             unique_on=unique_on,
+            warnings=tuple(
+                f"{self.where}.{name}: numeric wider than 38 digits lands as its exact text "
+                f"(no lake format has such a decimal); cast it in the query to narrow it"
+                for name in wide_numerics(described)
+            ),
         )
 
     def _unique_on(self, cursor: Any) -> tuple[str, ...]:

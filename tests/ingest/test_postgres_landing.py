@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import subprocess
 import sys
@@ -14,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from duckpipe.cli import cli
-from duckpipe.console import Console, Progress
+from duckpipe.console import Console, JsonConsole, Progress
 from duckpipe.errors import ConfigError
 from duckpipe.ingest.dlq import read_dead_letters
 from duckpipe.plan import RunOptions
@@ -269,3 +271,55 @@ def test_lookback_without_a_primary_key_is_refused(pg, tmp_path):
         run(project)
     assert err.value.where == "sources.orders.lookback"
     assert "primary_key" in str(err.value)
+
+
+WIDE = "1234567890123456789012345678901234567890.12345678901234567890"
+BIG = "1" + "0" * 45  # Arrow's string -> decimal128(38, 9) cast wraps this one around
+
+
+def numeric_source(pg: Pg, tmp_path: Path, columns: str, values: str) -> tuple[str, Project]:
+    """A table ``columns`` holding ``values`` and a project landing it as source ``num``."""
+    table = pg.name("num")
+    pg.execute(f"CREATE TABLE {table} ({columns})", f"INSERT INTO {table} VALUES {values}")
+    return table, write_project(tmp_path, {"num": {"uri": pg.uri, "table": table}})
+
+
+def stored_num(tmp_path: Path) -> pa.Table:
+    """``raw_num`` as deltalake itself reads it."""
+    from deltalake import DeltaTable
+
+    return DeltaTable(str(tmp_path / "lake" / "raw_num")).to_pyarrow_table().sort_by("id")
+
+
+def test_numeric_wider_than_38_digits_lands_as_its_exact_text_with_a_warning(pg, tmp_path):
+    table, project = numeric_source(
+        pg,
+        tmp_path,
+        "id int, w numeric(60,20), n numeric(38,2)",
+        f"(1, {WIDE}, 1.50), (2, -0.5, NULL), (3, NULL, 2)",
+    )
+    out = io.StringIO()
+    report = run(project, console=JsonConsole(out))
+    assert report.ok and report.step("num").rows == 3
+    stored = stored_num(tmp_path)
+    assert stored.schema.field("w").type == pa.string()
+    expected = pg.table(f"SELECT w::text FROM {table} ORDER BY id").column(0).to_pylist()
+    assert stored.column("w").to_pylist() == expected == [WIDE, "-0.50000000000000000000", None]
+    assert stored.schema.field("n").type == pa.decimal128(38, 2)
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    warnings = [e["message"] for e in events if e["event"] == "warning"]
+    assert any("sources.num.w" in w and "exact text" in w for w in warnings)
+
+
+def test_unconstrained_numeric_too_wide_for_decimal128_fails_naming_it_not_wraps(pg, tmp_path):
+    table, project = numeric_source(pg, tmp_path, "id int, x numeric", f"(1, 12.5), (2, {BIG})")
+    report = run(project)
+    assert not report.ok
+    error = str(report.step("num").detail)
+    assert "sources.num.x" in error and BIG in error
+    assert not (tmp_path / "lake" / "raw_num").exists()
+    # cast in the query, it lands exactly as text
+    query = f"SELECT id, x::text AS x FROM {table}"
+    write_project(tmp_path, {"num": {"uri": pg.uri, "query": query}})
+    assert run(project).ok
+    assert stored_num(tmp_path).column("x").to_pylist() == ["12.5", BIG]
