@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from duckpipe.config import ProjectConfig, load_config
+from duckpipe.config import CONFIG_FILE, ProjectConfig, load_config
 from duckpipe.errors import ProjectError
 
 STATE_DIR = ".duckpipe"
@@ -47,13 +47,64 @@ def load_project(root: str | Path = ".") -> Project:
     """Read ``duckpipe.yml`` and discover models, seeds and checks under ``root``."""
     root = Path(root).resolve()
     config = load_config(root)
+    models = _discover_models(root)
+    seeds = {p.stem: p.relative_to(root) for p in sorted((root / "seeds").glob("*.csv"))}
+    _check_table_names(config, models, seeds)
     return Project(
         root=root,
         config=config,
-        models=_discover_models(root),
-        seeds={p.stem: p.relative_to(root) for p in sorted((root / "seeds").glob("*.csv"))},
+        models=models,
+        seeds=seeds,
         checks=[p.relative_to(root) for p in sorted((root / "checks").glob("*.y*ml"))],
     )
+
+
+def _check_table_names(
+    config: ProjectConfig, models: dict[str, ModelFile], seeds: dict[str, Path]
+) -> None:
+    """Landed sources, stream tables, seeds and models share one namespace (case-insensitive).
+
+    A clash would otherwise fail mid-run (a seed over a landed table) or silently shadow a
+    table (a model named like a landed source), so it fails here, before any plan.
+    """
+    from duckpipe.plan import landed_table
+
+    owners: dict[str, tuple[str, str, str]] = {}  # lower table name -> (kind, description, fix)
+
+    def claim(kind: str, table: str, what: str, fix: str, where: str) -> None:
+        key = table.lower()
+        if key in owners and not (kind == "stream" == owners[key][0]):  # streams may share
+            _, first, first_fix = owners[key]
+            raise ProjectError(
+                f"two definitions make table '{table}': {first} and {what}",
+                where=where,
+                hint=f"{first_fix}, or {fix}",
+            )
+        owners.setdefault(key, (kind, what, fix))
+
+    for name, cfg in config.sources.items():
+        if cfg.resolved_type() == "kafka":
+            continue  # its rows land through streams, whose tables are claimed below
+        table = landed_table(name, cfg)
+        claim(
+            "source",
+            table,
+            f"source '{name}' in {CONFIG_FILE} (lands as '{table}')",
+            f"set a different land_as: on source '{name}' in {CONFIG_FILE}",
+            f"{CONFIG_FILE} sources.{name}",
+        )
+    for name, stream in config.streams.items():
+        claim(
+            "stream",
+            stream.table,
+            f"stream '{name}' in {CONFIG_FILE} (writes '{stream.table}')",
+            f"set a different table: on stream '{name}' in {CONFIG_FILE}",
+            f"{CONFIG_FILE} streams.{name}",
+        )
+    for name, path in seeds.items():
+        claim("seed", name, f"seed {path}", f"rename {path}", str(path))
+    for name, model in models.items():
+        claim("model", name, f"model {model.path}", f"rename {model.path}", str(model.path))
 
 
 def _discover_models(root: Path) -> dict[str, ModelFile]:
