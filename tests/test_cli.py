@@ -140,3 +140,36 @@ def test_main_returns_for_in_process_use(
         main(["run", "--dry-run"])
     assert exit_info.value.code == 2
     assert "no duckpipe.yml" in capsys.readouterr().err
+
+
+def test_project_option_after_the_subcommand(tmp_path: Path) -> None:
+    assert run_cli("init", "demo", cwd=tmp_path).returncode == 0
+    run = run_cli("run", "-p", "demo", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "demo" / "lake" / "raw_orders" / "_delta_log").is_dir()
+    assert not (tmp_path / "lake").exists()
+
+    query = run_cli("query", "select count(*) as n from raw_customers", "--format", "json",
+                    "--project", "demo", cwd=tmp_path)  # fmt: skip
+    assert query.returncode == 0, query.stderr
+    assert json.loads(query.stdout.splitlines()[0])["n"] == 500
+    before = run_cli("-p", "demo", "history", "--format", "json", cwd=tmp_path)
+    after = run_cli("history", "--format", "json", "-p", "demo", cwd=tmp_path)
+    assert after.returncode == before.returncode == 0, after.stderr
+    assert json.loads(after.stdout) == json.loads(before.stdout)
+    table = run_cli("table", "history", "raw_orders", "-p", "demo", cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    missing = run_cli("history", "-p", "nowhere", cwd=tmp_path)
+    assert missing.returncode != 0
+    assert "nowhere" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["run", "query", "compile", "lineage", "history", "table", "table show", "dlq", "dlq list",
+     "cost-report", "check", "stream"],
+)  # fmt: skip
+def test_every_project_command_takes_project_option(command: str) -> None:
+    out = run_cli(*command.split(), "--help")
+    assert out.returncode == 0, out.stderr
+    assert "-p, --project" in out.stdout

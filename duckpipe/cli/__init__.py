@@ -33,6 +33,34 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# commands that do not read a project (every other one also takes -p DIR after its name)
+NO_PROJECT = frozenset({"init"})
+PROJECT_HELP = "Project directory (default: the current directory)."
+
+
+def _set_project_dir(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(dict)["project_dir"] = value
+
+
+def _accept_project_option(command: click.Command) -> None:
+    """Let ``command`` (and a group's subcommands) take ``-p DIR`` after its name too."""
+    if not any(p.name == "project_dir" for p in command.params):
+        command.params.append(
+            click.Option(
+                ["--project", "-p", "project_dir"],
+                type=click.Path(file_okay=False),
+                expose_value=False,
+                is_eager=True,
+                callback=_set_project_dir,
+                help=PROJECT_HELP,
+            )
+        )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_project_option(sub)
+
+
 class LazyGroup(click.Group):
     """A click group that imports a command's module only when the command runs."""
 
@@ -44,6 +72,8 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(COMMANDS[cmd_name][0])
         command: click.Command = module.command
+        if cmd_name not in NO_PROJECT:
+            _accept_project_option(command)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -72,7 +102,7 @@ class LazyGroup(click.Group):
     "project_dir",
     default=".",
     type=click.Path(file_okay=False),
-    help="Project directory (default: the current directory).",
+    help=PROJECT_HELP,
 )
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, project_dir: str) -> None:
