@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from duckpipe.core import units
+from duckpipe.core.yaml import compose_yaml, construct_unique
 from duckpipe.errors import ConfigError, did_you_mean
 
 CONFIG_FILE = "duckpipe.yml"
@@ -304,105 +305,20 @@ def load_config(project_dir: str | os.PathLike[str] = ".") -> ProjectConfig:
 def parse_config(text: str, *, file: str = CONFIG_FILE) -> ProjectConfig:
     """Validate the YAML ``text``; errors name ``file``, the line and the key."""
     text = interpolate_env(text, file=file)
-    loader = _UniqueKeyLoader(text)
-    try:
-        root = loader.get_single_node()
-        if root is None:
-            raise ConfigError(
-                "the file is empty (only comments or blank lines), so there is nothing to run",
-                where=file,
-                hint="add at least 'name: <project>'; `duckpipe init DIR` writes a complete one",
-            )
-        data = loader.construct_document(root)
-    except _DuplicateKey as dup:
-        path = ".".join([*_path_to(root, dup.mapping), dup.key])
+    root = compose_yaml(text, file=file, error=ConfigError, context_first=True)
+    if root is None:
         raise ConfigError(
-            f"duplicate key '{path}' (first at line {dup.first_line}, again at line "
-            f"{dup.second_line}); YAML would keep only the second",
-            where=f"{file}:{dup.second_line}",
-            hint=f"merge the two '{dup.key}:' entries into one, or delete the one you do not mean",
-        ) from None
-    except yaml.YAMLError as exc:
-        # the context mark points at the construct that is broken (an unclosed bracket),
-        # the problem mark at where the parser noticed (often the end of the file)
-        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-        where = f"{file}:{mark.line + 1}" if mark else file
-        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where=where) from None
-    finally:
-        loader.dispose()
+            "the file is empty (only comments or blank lines), so there is nothing to run",
+            where=file,
+            hint="add at least 'name: <project>'; `duckpipe init DIR` writes a complete one",
+        )
+    data = construct_unique(root, file=file, error=ConfigError)
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping of keys", where=f"{file}:1")
     try:
         return ProjectConfig.model_validate(data)
     except ValidationError as exc:
         raise _config_error(exc, root, file) from None
-
-
-class _DuplicateKey(Exception):
-    """A mapping holds ``key`` twice; raised while constructing, turned into a ConfigError."""
-
-    def __init__(self, mapping: yaml.MappingNode, key: str, first_line: int, second_line: int):
-        super().__init__(key)
-        self.mapping = mapping
-        self.key = key
-        self.first_line = first_line
-        self.second_line = second_line
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key written twice in one mapping (at any depth).
-
-    Plain PyYAML keeps the last value silently. Keys brought in by a ``<<:`` merge
-    may be overridden, as YAML intends; only keys written in the mapping itself count.
-    """
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._checked: set[int] = set()
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        self._check_unique(node)
-        return super().construct_mapping(node, deep=deep)
-
-    def flatten_mapping(self, node: yaml.MappingNode) -> None:
-        # merge sources are flattened (their merged keys spliced in) before they are
-        # constructed: check each mapping's own keys before that happens
-        self._check_unique(node)
-        super().flatten_mapping(node)
-
-    def _check_unique(self, node: yaml.MappingNode) -> None:
-        if id(node) in self._checked:
-            return
-        self._checked.add(id(node))
-        seen: dict[Any, yaml.Node] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=True)
-            try:
-                first = seen.setdefault(key, key_node)
-            except TypeError:  # an unhashable key: SafeConstructor reports it
-                continue
-            if first is not key_node:
-                raise _DuplicateKey(
-                    node, str(key), first.start_mark.line + 1, key_node.start_mark.line + 1
-                )
-
-
-def _path_to(node: yaml.Node | None, target: yaml.Node) -> list[str]:
-    """The key path from ``node`` down to ``target`` (list items as their index)."""
-    if node is target:
-        return []
-    children: list[tuple[str, yaml.Node]] = []
-    if isinstance(node, yaml.MappingNode):
-        children = [(str(k.value), v) for k, v in node.value]
-    elif isinstance(node, yaml.SequenceNode):
-        children = [(str(i), v) for i, v in enumerate(node.value)]
-    for part, child in children:
-        found = _path_to(child, target)
-        if found or child is target:
-            return [part, *found]
-    return []
 
 
 def _config_error(exc: ValidationError, root: yaml.Node | None, file: str) -> ConfigError:

@@ -204,7 +204,7 @@ def load_prices(
 
 def read_prices_file(path: str | Path) -> tuple[str, dict[str, Any]]:
     """A ``--prices`` file (YAML or JSON) as an override."""
-    import yaml
+    from duckpipe.core.yaml import load_yaml
 
     file = Path(path)
     try:
@@ -213,12 +213,7 @@ def read_prices_file(path: str | Path) -> tuple[str, dict[str, Any]]:
         raise ConfigError(
             f"no prices file {file}", where="--prices", hint="pass a YAML or JSON file"
         ) from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{file}:{mark.line + 1}" if mark else str(file)
-        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where=where) from None
+    data = load_yaml(text, file=str(file), error=ConfigError) or {}
     return str(file), data
 
 

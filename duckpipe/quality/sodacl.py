@@ -111,6 +111,8 @@ def parse_checks(text: str, path: str) -> ChecksFile:
     """Find the dataset sections of one SodaCL file; errors name ``path`` and the line."""
     import yaml
 
+    from duckpipe.core.yaml import construct_unique
+
     try:
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
@@ -123,6 +125,7 @@ def parse_checks(text: str, path: str) -> ChecksFile:
         ) from None
     if root is None:
         return ChecksFile(path, text, ())
+    construct_unique(root, file=path, error=QualityError)
     if not isinstance(root, yaml.MappingNode):
         raise QualityError(
             "a checks file must be a mapping of sections",

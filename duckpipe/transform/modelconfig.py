@@ -167,6 +167,8 @@ def header_config(sql: str, path: str) -> tuple[dict[str, Any], dict[str, int]]:
     """Settings from the leading ``-- key: value`` comment lines, and the line of each."""
     import yaml
 
+    from duckpipe.core.yaml import construct_unique
+
     values: dict[str, Any] = {}
     lines: dict[str, int] = {}
     for number, raw in enumerate(sql.splitlines(), start=1):
@@ -186,13 +188,23 @@ def header_config(sql: str, path: str) -> tuple[dict[str, Any], dict[str, int]]:
                     f"unknown model setting '{key}'", where=f"{path}:{number}", hint=close
                 )
             continue
+        if key in lines:
+            raise ConfigError(
+                f"duplicate model setting '{key}' (first at line {lines[key]}, again at line "
+                f"{number}); only one value can apply",
+                where=f"{path}:{number}",
+                hint=f"merge the two '-- {key}:' lines into one, or delete the one you do not mean",
+            )
         try:
-            values[key] = yaml.safe_load(rest) if rest.strip() else None
+            node = yaml.compose(rest, Loader=yaml.SafeLoader) if rest.strip() else None
         except yaml.YAMLError:
             raise ConfigError(
                 f"cannot read the value of '{key}'",
                 where=f"{path}:{number}",
                 hint="write a name, a list like [a, b], true or false",
             ) from None
+        values[key] = construct_unique(
+            node, file=path, error=ConfigError, first_line=number, at=(key,)
+        )
         lines[key] = number
     return values, lines

@@ -62,19 +62,12 @@ class SourceCatalog:
 
 def _declared(root: Path) -> dict[tuple[str, str], str]:
     """dbt-style ``sources:`` blocks in ``models/**/*.yml``."""
-    import yaml
+    from duckpipe.core.yaml import load_yaml
 
     declared: dict[tuple[str, str], str] = {}
     for path in sorted([*(root / "models").rglob("*.yml"), *(root / "models").rglob("*.yaml")]):
         rel = path.relative_to(root)
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{rel}:{mark.line + 1}" if mark else str(rel)
-            raise ConfigError(
-                f"invalid YAML: {getattr(exc, 'problem', exc)}", where=where
-            ) from None
+        data = load_yaml(path.read_text(), file=str(rel), error=ConfigError) or {}
         sources = data.get("sources") if isinstance(data, dict) else None
         for source in sources or []:
             for table in source.get("tables") or []:

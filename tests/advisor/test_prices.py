@@ -86,3 +86,14 @@ def test_prices_file_errors_point_at_the_line(tmp_path: Path) -> None:
     good = tmp_path / "ok.json"
     good.write_text('{"compute": {"spot_discount": 0.6}}')
     assert load_prices(read_prices_file(good)).compute.spot_discount == 0.6
+
+
+def test_prices_file_with_a_duplicate_key_names_both_lines(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.yml"
+    prices.write_text("compute:\n  spot_discount: 0.6\n  spot_discount: 0.7\n")
+    with pytest.raises(ConfigError) as err:
+        read_prices_file(prices)
+    assert err.value.where == f"{prices}:3"
+    assert "duplicate key 'compute.spot_discount'" in err.value.message
+    assert "first at line 2, again at line 3" in err.value.message
+    assert "merge the two 'spot_discount:' entries" in str(err.value.hint)

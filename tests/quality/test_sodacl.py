@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from duckpipe.errors import QualityError
-from duckpipe.quality.sodacl import ChecksSuite, parse_checks
+from duckpipe.quality.sodacl import ChecksSuite, load_checks, parse_checks
 
 SHOP = """\
 checks for orders:
@@ -97,3 +99,30 @@ def test_layout_errors_name_the_file_and_line(
 
 def test_an_empty_file_has_no_checks() -> None:
     assert parse_checks("", "checks/empty.yml").datasets() == []
+
+
+def test_checks_file_with_a_duplicate_key_names_the_path_and_both_lines(tmp_path: Path) -> None:
+    checks = tmp_path / "checks"
+    checks.mkdir()
+    (checks / "shop.yml").write_text(
+        "checks for orders:\n"
+        "  - row_count > 0\n"
+        "  - missing_count(id) = 0:\n"
+        "      name: ids present\n"
+        "      name: no missing ids\n"
+    )
+    with pytest.raises(QualityError) as err:
+        load_checks(tmp_path, [Path("checks/shop.yml")])
+    assert err.value.where == "checks/shop.yml:5"
+    assert "duplicate key 'checks for orders.1.missing_count(id) = 0.name'" in err.value.message
+    assert "first at line 4, again at line 5" in err.value.message
+
+    (checks / "shop.yml").write_text(
+        "checks for orders:\n  - row_count > 0\nchecks for orders:\n  - row_count < 10\n"
+    )
+    with pytest.raises(QualityError) as err:
+        load_checks(tmp_path, [Path("checks/shop.yml")])
+    assert err.value.where == "checks/shop.yml:3"
+    assert (
+        "duplicate key 'checks for orders' (first at line 1, again at line 3)" in err.value.message
+    )

@@ -167,3 +167,29 @@ def test_invalid_config_value_names_where_it_was_set(make_project: MakeProject) 
         build_graph(project)
     assert err.value.where == "models/a.sql:2"
     assert "did you mean 'table'?" in str(err.value)
+
+
+def test_duplicate_key_in_a_models_yml_names_the_file_path_and_both_lines(
+    make_project: MakeProject,
+) -> None:
+    project = make_project(
+        {
+            "models/sources.yml": (
+                "version: 2\n"
+                "sources:\n"
+                "  - name: shop\n"
+                "    tables:\n"
+                "      - name: orders\n"
+                "        identifier: raw_orders\n"
+                "        identifier: orders_v2\n"
+            ),
+            "models/a.sql": "select * from {{ source('shop', 'orders') }}",
+        },
+        config=SOURCES,
+    )
+    with pytest.raises(ConfigError) as err:
+        build_graph(project)
+    assert err.value.where == "models/sources.yml:7"
+    assert "duplicate key 'sources.0.tables.0.identifier'" in err.value.message
+    assert "first at line 6, again at line 7" in err.value.message
+    assert "merge the two 'identifier:' entries" in str(err.value.hint)

@@ -90,3 +90,25 @@ def test_dbt_only_settings_are_accepted(make_project: MakeProject) -> None:
     )
     config = build_graph(project).models["a"].config
     assert config.extra == {"schema": "analytics", "alias": "x", "meta": {"owner": "me"}}
+
+
+def test_model_header_setting_twice_or_a_duplicate_key_in_its_value_is_an_error(
+    make_project: MakeProject,
+) -> None:
+    twice = make_project(
+        {"models/m.sql": "-- materialized: table\n-- tags: [a]\n-- materialized: view\nselect 1"}
+    )
+    with pytest.raises(ConfigError) as err:
+        build_graph(twice)
+    assert err.value.where == "models/m.sql:3"
+    assert "duplicate model setting 'materialized'" in err.value.message
+    assert "first at line 1, again at line 3" in err.value.message
+    assert "merge the two '-- materialized:' lines" in str(err.value.hint)
+
+    nested = make_project(
+        {"models/n.sql": "-- materialized: table\n-- tags: {owner: ann, owner: bob}\nselect 1"}
+    )
+    with pytest.raises(ConfigError) as err:
+        build_graph(nested)
+    assert err.value.where == "models/n.sql:2"
+    assert "duplicate key 'tags.owner' (first at line 2, again at line 2)" in err.value.message
