@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from duckpipe.advisor.delta import delta_table_facts
 from duckpipe.advisor.discover import TableRef, discover
 from duckpipe.advisor.facts import TableFacts
+from duckpipe.advisor.findings import material
 from duckpipe.advisor.iceberg import catalog_metadata, iceberg_table_facts
 from duckpipe.advisor.parquet import parquet_table_facts
 from duckpipe.advisor.prices import Prices, default_prices
@@ -63,9 +64,14 @@ def analyze_lake(
             hint="pass the lake root or a table folder (one holding _delta_log, metadata/ "
             "or .parquet files)",
         )
-    usage = project_usage(project, now=now) if project else None
+    th = prices.thresholds
+    usage = (
+        project_usage(project, now=now, min_history_days=th.min_history_days) if project else None
+    )
     tables: list[TableFacts] = []
     warnings = [f"model not analysed: {u}" for u in usage.unparsed] if usage else []
+    if usage and usage.short_history:
+        warnings.append(f"no usage extrapolated: {usage.short_history}")
     with console.progress("reading table metadata", total=len(refs)) as bar:
         for ref in refs:
             try:
@@ -76,16 +82,29 @@ def analyze_lake(
             bar.advance(1, rate=ref.name)
     clock = time.time() if now is None else now
     ctx = Context(prices=prices, now=clock, usage=usage, command=command)
+    lake_usd = lake_monthly_usd(tables, prices, usage)
+    floor = max(th.min_monthly_usd, th.min_monthly_share * lake_usd)
+    kept, below = material(run_rules(tables, ctx), floor)
     return Report(
         path=location.uri,
         generated_at=clock,
         tables=tables,
-        findings=run_rules(tables, ctx),
+        findings=kept,
         prices=prices,
         project=project.config.name if project else None,
         scan_seconds=time.perf_counter() - started,
         warnings=tuple(warnings),
+        below_materiality=len(below),
+        lake_monthly_usd=lake_usd,
     )
+
+
+def lake_monthly_usd(tables: list[TableFacts], prices: Prices, usage: ProjectUsage | None) -> float:
+    """The lake's estimated monthly cost: its bytes in the standard class, plus the project's
+    VM hours when a run history says how many."""
+    stored = sum(t.total_bytes + t.unreferenced.bytes for t in tables)
+    hours = usage.run_hours_per_month if usage else None
+    return stored * prices.usd_per_byte_month() + (hours or 0.0) * prices.compute.on_demand_hour
 
 
 def table_facts(

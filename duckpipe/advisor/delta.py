@@ -45,9 +45,11 @@ def delta_table_facts(
         dt = DeltaTable(location.uri, storage_options=location.storage_options or None)
     except (DeltaError, OSError) as exc:
         raise SinkError(
-            f"cannot read the Delta log: {exc}",
+            # the kernel appends a native backtrace: its first line is the message
+            f"cannot read the Delta log: {(str(exc).strip().splitlines() or [repr(exc)])[0]}",
             where=location.uri,
-            hint="check the path and the storage options (endpoint, credentials)",
+            hint="check the path and the storage options (endpoint, credentials); a corrupt "
+            "_delta_log must be restored from a backup or the table rewritten",
         ) from None
     partition_cols = tuple(dt.metadata().partition_columns)
     columns = tuple(f.name for f in dt.schema().fields)

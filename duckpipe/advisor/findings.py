@@ -43,6 +43,20 @@ def rank(findings: list[Finding]) -> list[Finding]:
     )
 
 
+def material(findings: list[Finding], floor_usd: float) -> tuple[list[Finding], list[Finding]]:
+    """``findings`` split into those worth acting on and those saving less than ``floor_usd``.
+
+    Only priced findings are judged: one with no money estimate (its cost is
+    query time or risk, ``monthly_usd == 0``) is kept.
+
+    >>> f = Finding("r", None, "low", "t", {}, 0.0002, "fix")
+    >>> [len(part) for part in material([f], 1.0)]
+    [0, 1]
+    """
+    kept = [f for f in findings if f.monthly_usd == 0 or abs(f.monthly_usd) >= floor_usd]
+    return kept, [f for f in findings if f not in kept]
+
+
 def at_least(severity: Severity, level: Severity) -> bool:
     """True when ``severity`` is ``level`` or more severe."""
     return SEVERITIES.index(severity) <= SEVERITIES.index(level)

@@ -100,7 +100,15 @@ class Thresholds(_Frozen):
     scans_per_month: int = Field(30, ge=0, description="full reads of a table when unknown")
     requests_per_file_scan: int = Field(2, ge=1, description="GETs per file read: footer + data")
     clustering_min_files: float = Field(2.0, ge=1, description="files a point filter may touch")
-    min_monthly_usd: float = Field(1.0, ge=0, description="money-only findings below are noise")
+    min_monthly_usd: float = Field(
+        1.0, ge=0, description="materiality: priced findings saving less a month are dropped"
+    )
+    min_monthly_share: float = Field(
+        0.01, ge=0, le=1, description="materiality: ... or less than this share of the lake's cost"
+    )
+    min_history_days: float = Field(
+        7.0, ge=0, description="run history needed before usage is extrapolated to a month"
+    )
     footer_sample: int = Field(
         32, ge=0, description="Parquet footers read per table for row groups"
     )

@@ -40,7 +40,16 @@ def summary_line(report: Report) -> str:
         f"{s['tables']} tables, {s['files']:,} files, {human_bytes(s['bytes'])}; "
         f"{s['findings']} findings ({sev['high']} high, {sev['medium']} medium, "
         f"{sev['low']} low); est. {usd(s['monthly_usd'])}/month to save; "
-        f"storage now {usd(s['monthly_storage_usd'])}/month"
+        f"storage now {usd(s['monthly_storage_usd'])}/month; {materiality_line(report)}"
+    )
+
+
+def materiality_line(report: Report) -> str:
+    """``N findings below materiality ($X/month, Y%)``: what was dropped, and the line drawn."""
+    th = report.prices.thresholds
+    return (
+        f"{report.below_materiality} findings below materiality "
+        f"({usd(th.min_monthly_usd)}/month, {th.min_monthly_share:.0%})"
     )
 
 

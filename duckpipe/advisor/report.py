@@ -33,6 +33,14 @@ class Report:
     project: str | None = None
     scan_seconds: float = 0.0
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    below_materiality: int = 0  # priced findings dropped as not worth acting on
+    lake_monthly_usd: float = 0.0  # the lake's estimated monthly cost the share is taken of
+
+    @property
+    def materiality_usd(self) -> float:
+        """The monthly saving a priced finding must reach: the floor or the share, the larger."""
+        th = self.prices.thresholds
+        return max(th.min_monthly_usd, th.min_monthly_share * self.lake_monthly_usd)
 
     @property
     def monthly_usd(self) -> float:
@@ -59,6 +67,13 @@ class Report:
             "monthly_storage_usd": round(
                 sum(t.total_bytes for t in self.tables) * self.prices.usd_per_byte_month(), 4
             ),
+            "below_materiality": {
+                "findings": self.below_materiality,
+                "min_monthly_usd": self.prices.thresholds.min_monthly_usd,
+                "min_monthly_share": self.prices.thresholds.min_monthly_share,
+                "lake_monthly_usd": round(self.lake_monthly_usd, 4),
+                "materiality_usd": round(self.materiality_usd, 4),
+            },
         }
 
     def table_dict(self, facts: TableFacts) -> dict[str, Any]:

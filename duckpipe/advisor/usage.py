@@ -54,6 +54,7 @@ class ProjectUsage:
     run_hours_per_month: float | None = None  # None without history
     project_runs_per_month: int = 0
     unparsed: tuple[str, ...] = ()  # models sqlglot could not parse: "path: reason"
+    short_history: str | None = None  # why a history too short to extrapolate was not used
 
     def scans_of(self, facts: TableFacts) -> list[TableScan]:
         names = table_name_variants(facts.name)
@@ -66,8 +67,15 @@ class ProjectUsage:
         return self.runs_per_month.get(model, 0)
 
 
-def project_usage(project: Project, *, now: float | None = None) -> ProjectUsage:
-    """Read the project's models and run history."""
+def project_usage(
+    project: Project, *, now: float | None = None, min_history_days: float = 0.0
+) -> ProjectUsage:
+    """Read the project's models and run history.
+
+    A history covering less than ``min_history_days`` (first recorded run to
+    ``now``) is not extrapolated to a month: it is reported as too short and
+    the usage counts stay unknown.
+    """
     scans: list[TableScan] = []
     unparsed: list[str] = []
     for model in project.models.values():
@@ -80,7 +88,15 @@ def project_usage(project: Project, *, now: float | None = None) -> ProjectUsage
             unparsed.append(f"{model.path}: {str(exc).splitlines()[0]}")
             continue
         scans += merge_scans(variants)
-    runs, hours, total = _history(project, now or datetime.now(UTC).timestamp())
+    clock = now or datetime.now(UTC).timestamp()
+    runs, hours, total, first = _history(project, clock)
+    short = None
+    if first is not None and clock - first < min_history_days * 86_400:
+        short = (
+            f"the run history covers {_span(clock - first)} ({total} runs); usage and compute "
+            f"advice need at least {min_history_days:g} days of it (thresholds.min_history_days)"
+        )
+        runs, hours, total = {}, None, 0
     return ProjectUsage(
         name=project.config.name,
         kind=project.config.kind,
@@ -90,7 +106,16 @@ def project_usage(project: Project, *, now: float | None = None) -> ProjectUsage
         run_hours_per_month=hours,
         project_runs_per_month=total,
         unparsed=tuple(unparsed),
+        short_history=short,
     )
+
+
+def _span(seconds: float) -> str:
+    """A duration for people: ``40 seconds``, ``3.0 minutes``, ``2.5 hours``, ``1.2 days``."""
+    for unit, size in (("days", 86_400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} seconds"
 
 
 def rendered_variants(project: Project, name: str, sql: str) -> list[str]:
@@ -222,18 +247,24 @@ def _attribute(
             found[_table_name(source)]["any"].add(column.name)
 
 
-def _history(project: Project, now: float) -> tuple[dict[str, int], float | None, int]:
-    """Model runs, run hours and project runs over the last 30 days of the local history."""
+def _history(
+    project: Project, now: float
+) -> tuple[dict[str, int], float | None, int, float | None]:
+    """Model runs, run hours and project runs over the last 30 days of the local history,
+    and when its first run started."""
     from duckpipe.history import RunHistory
 
     runs = RunHistory(project.state_dir).runs()
     if not runs:
-        return {}, None, 0
+        return {}, None, 0, None
     counts: dict[str, int] = {}
     seconds = 0.0
     total = 0
+    first: float | None = None
     for run in runs:
         started, finished = _time(run.get("started_at")), _time(run.get("finished_at"))
+        if started is not None:
+            first = started if first is None else min(first, started)
         if started is None or now - started > MONTH_SECONDS:
             continue
         total += 1
@@ -242,7 +273,7 @@ def _history(project: Project, now: float) -> tuple[dict[str, int], float | None
         for step in run.get("steps", []):
             if step.get("kind") == "model" and step.get("status") == "ok":
                 counts[step["name"]] = counts.get(step["name"], 0) + 1
-    return counts, seconds / 3600.0, total
+    return counts, seconds / 3600.0, total, first
 
 
 def _time(value: Any) -> float | None:

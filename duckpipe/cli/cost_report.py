@@ -114,6 +114,13 @@ def command(
         console=RichConsole(),
         command=command,
     )
+    if not report.tables:  # every table found was unreadable: there is nothing to report
+        raise ConfigError(
+            "no table could be read: "
+            + "; ".join(w for w in report.warnings if w.startswith("table ")),
+            where=report.path,
+            hint="restore or rewrite the corrupt table(s), or pass a path holding healthy ones",
+        )
     if output:
         with open(output, "w", encoding="utf-8") as stream:
             write_report(report, fmt, stream)

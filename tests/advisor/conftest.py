@@ -10,13 +10,20 @@ import pytest
 from duckpipe.advisor import Finding, Prices, Report, load_prices
 from duckpipe.advisor.facts import TableFacts
 
+# The test lakes are kilobytes: every saving they show is below the default materiality
+# ($1/month, 1% of the lake's cost). Tests of a rule's arithmetic turn materiality off.
+NO_MATERIALITY: dict[str, Any] = {"min_monthly_usd": 0, "min_monthly_share": 0}
+NO_MATERIALITY_PRICES = load_prices(("test thresholds", {"thresholds": NO_MATERIALITY}))
+
 
 @pytest.fixture
 def prices() -> Callable[..., Prices]:
-    """Default prices with some thresholds overridden, as a prices file would."""
+    """Default prices with some thresholds overridden, as a prices file would; materiality
+    off unless a test passes it."""
 
     def make(**thresholds: Any) -> Prices:
-        return load_prices(("test thresholds", {"thresholds": thresholds}))
+        merged = {**NO_MATERIALITY, **thresholds}
+        return load_prices(("test thresholds", {"thresholds": merged}))
 
     return make
 

@@ -12,7 +12,7 @@ from deltalake import write_deltalake
 
 from duckpipe.advisor import analyze_lake
 from duckpipe.advisor.prices import GiB
-from tests.advisor.conftest import only, rules_of, totals
+from tests.advisor.conftest import NO_MATERIALITY_PRICES, only, rules_of, totals
 from tests.advisor.lakes import (
     DAY_MS,
     age_files,
@@ -30,7 +30,7 @@ GET, LIST = 0.0004 / 1000, 0.005 / 1000  # default S3 Standard request prices
 def test_delta_with_thousands_of_tiny_files(tmp_path: Path) -> None:
     written = delta_many_files(str(tmp_path / "clicks"), 2000, batch=500)
 
-    report = analyze_lake(str(tmp_path / "clicks"))
+    report = analyze_lake(str(tmp_path / "clicks"), prices=NO_MATERIALITY_PRICES)
 
     assert rules_of(report) == [("small_files", "clicks")]
     f = only(report, "small_files")
@@ -59,7 +59,7 @@ def test_iceberg_partitioned_by_hour_with_a_few_kb_per_partition(tmp_path: Path,
     median = statistics.median(written.partitions.values())
     assert len(written.partitions) == 48 and max(written.partitions.values()) < 4096
 
-    report = analyze_lake(str(tmp_path / "wh"))
+    report = analyze_lake(str(tmp_path / "wh"), prices=prices())
 
     f = only(report, "over_partitioning", "ns/events")
     assert f.evidence["partitions"] == 48
@@ -184,7 +184,7 @@ def test_dozens_of_unexpired_delta_versions(tmp_path: Path, prices) -> None:
     assert f.fix == "duckpipe table vacuum orders --retention-hours 0 --force"
 
     # with the default week of retention nothing is freeable yet: no finding
-    assert rules_of(analyze_lake(str(path))) == []
+    assert rules_of(analyze_lake(str(path), prices=prices())) == []
 
 
 def test_dozens_of_unexpired_iceberg_snapshots(tmp_path: Path, prices) -> None:
@@ -219,7 +219,7 @@ def test_dozens_of_unexpired_iceberg_snapshots(tmp_path: Path, prices) -> None:
 def test_hive_partitioned_parquet_folder(tmp_path: Path) -> None:
     written = hive_parquet(tmp_path / "raw" / "events", days=10, files_per_day=30)
 
-    report = analyze_lake(str(tmp_path / "raw"))
+    report = analyze_lake(str(tmp_path / "raw"), prices=NO_MATERIALITY_PRICES)
 
     assert rules_of(report) == [("over_partitioning", "events"), ("small_files", "events")]
     assert totals(report.tables[0]) == ("parquet", 300, written.bytes, written.rows)

@@ -29,12 +29,22 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("cli") / "lake"
     delta_many_files(str(root / "clicks"), 1200, batch=600)
     write_deltalake(str(root / "dim"), pa.table({"id": list(range(100))}))
+    # a kilobyte lake saves cents: materiality off, so the rule's finding shows
+    (root.parent / "no-materiality.yml").write_text(
+        "thresholds: {min_monthly_usd: 0, min_monthly_share: 0}\n"
+    )
     return root
+
+
+def kb(lake: Path) -> tuple[str, str]:
+    return ("--prices", str(lake.parent / "no-materiality.yml"))
 
 
 def test_json_to_a_file_validates(lake: Path, tmp_path: Path) -> None:
     out = tmp_path / "report.json"
-    result = cost_report("cost-report", str(lake), "--format", "json", "--output", str(out))
+    result = cost_report(
+        "cost-report", str(lake), *kb(lake), "--format", "json", "--output", str(out)
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert f"wrote the json report to {out}: 1 findings" in result.stderr
@@ -47,18 +57,20 @@ def test_json_to_a_file_validates(lake: Path, tmp_path: Path) -> None:
 
 
 def test_terminal_and_html_outputs(lake: Path, tmp_path: Path) -> None:
-    text = cost_report("cost-report", str(lake))
+    text = cost_report("cost-report", str(lake), *kb(lake))
     assert text.returncode == 0, text.stderr
     assert "2 tables, 1,201 files" in text.stdout
     assert "duckpipe table optimize clicks --target-size 512MB" in text.stdout
     page = tmp_path / "r.html"
-    html = cost_report("cost-report", str(lake), "--format", "html", "-o", str(page))
+    html = cost_report("cost-report", str(lake), *kb(lake), "--format", "html", "-o", str(page))
     assert html.returncode == 0, html.stderr
     assert page.read_text().count('data-chart="file-size-histogram"') == 2
 
 
 def test_fail_on_exits_non_zero_only_at_or_above_the_level(lake: Path) -> None:
-    failing = cost_report("cost-report", str(lake), "--fail-on", "high", "--format", "json")
+    failing = cost_report(
+        "cost-report", str(lake), *kb(lake), "--fail-on", "high", "--format", "json"
+    )
     assert failing.returncode == 3
     assert "1 finding(s) of severity high or worse" in failing.stderr
     assert json.loads(failing.stdout)["summary"]["by_severity"]["high"] == 1
@@ -92,6 +104,7 @@ def test_prices_file_overrides_and_is_named(lake: Path, tmp_path: Path) -> None:
 def test_project_prices_and_default_path(tmp_path: Path) -> None:
     (tmp_path / "duckpipe.yml").write_text(
         "name: shop\nlake: ./lake\nprices:\n  thresholds:\n    min_excess_files: 5\n"
+        "    min_monthly_usd: 0\n    min_monthly_share: 0\n"
     )
     delta_many_files(str(tmp_path / "lake" / "orders"), 8)
     result = cost_report("-p", str(tmp_path), "cost-report", "--format", "json")

@@ -14,11 +14,11 @@ import pytest
 from duckpipe.advisor import Finding, Prices, analyze_lake, load_prices
 from duckpipe.project import load_project
 from duckpipe.sinks import open_sink
-from tests.advisor.conftest import only, rules_of
+from tests.advisor.conftest import NO_MATERIALITY, NO_MATERIALITY_PRICES, only, rules_of
 from tests.advisor.lakes import hive_parquet
 
 RETAIN_NOW = load_prices(
-    ("test", {"thresholds": {"vacuum_retain_hours": 0, "min_excess_files": 20}})
+    ("test", {"thresholds": {**NO_MATERIALITY, "vacuum_retain_hours": 0, "min_excess_files": 20}})
 )
 
 
@@ -108,12 +108,16 @@ def test_zorder_removes_the_clustering_finding(tmp_path: Path) -> None:
 
 def test_the_duckdb_rewrite_of_a_parquet_folder_removes_its_findings(tmp_path: Path) -> None:
     written = hive_parquet(tmp_path / "raw" / "events", days=5, files_per_day=20)
-    before = only(analyze_lake(str(tmp_path / "raw")), "small_files", "events")
+    before = only(
+        analyze_lake(str(tmp_path / "raw"), prices=NO_MATERIALITY_PRICES), "small_files", "events"
+    )
     argv = shlex.split(before.fix)
     assert argv[:2] == ["duckdb", "-c"]
     duckdb.sql(argv[2])  # the command's SQL, through DuckDB's Python API
 
-    rewritten = analyze_lake(str(tmp_path / "raw" / "events_rewritten"))
+    rewritten = analyze_lake(
+        str(tmp_path / "raw" / "events_rewritten"), prices=NO_MATERIALITY_PRICES
+    )
     assert rules_of(rewritten) == []
     facts = rewritten.tables[0]
     assert facts.file_count == 5

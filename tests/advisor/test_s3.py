@@ -12,7 +12,7 @@ import pytest
 from deltalake import write_deltalake
 
 from duckpipe.advisor import analyze_lake, load_prices
-from tests.advisor.conftest import only, totals
+from tests.advisor.conftest import NO_MATERIALITY, only, totals
 from tests.advisor.lakes import (
     delta_many_files,
     iceberg_catalog,
@@ -48,7 +48,10 @@ def test_a_lake_on_s3(s3_service, s3_bucket: str, tmp_path: Path) -> None:
         raw_bytes += len(data)
 
     prices = load_prices(
-        ("test", {"thresholds": {"vacuum_retain_hours": 0, "min_excess_files": 10}})
+        (
+            "test",
+            {"thresholds": {**NO_MATERIALITY, "vacuum_retain_hours": 0, "min_excess_files": 10}},
+        )
     )
     report = analyze_lake(root, prices=prices, storage_options=options)
 

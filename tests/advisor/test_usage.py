@@ -14,7 +14,7 @@ from deltalake import DeltaTable, write_deltalake
 from duckpipe.advisor import analyze_lake
 from duckpipe.advisor.usage import merge_scans, model_scans, render_model
 from duckpipe.project import load_project
-from tests.advisor.conftest import only, rules_of
+from tests.advisor.conftest import NO_MATERIALITY_PRICES, only, rules_of
 
 TB = 1024**4
 
@@ -105,7 +105,9 @@ def test_models_without_partition_filter_and_clustering_candidates(tmp_path: Pat
         [(now - timedelta(days=d), 600) for d in (1, 2, 3)] + [(now - timedelta(days=45), 600)],
     )
 
-    report = analyze_lake(str(root / "lake"), project=load_project(root))
+    report = analyze_lake(
+        str(root / "lake"), prices=NO_MATERIALITY_PRICES, project=load_project(root)
+    )
 
     assert rules_of(report) == [
         ("clustering_candidate", "events"),

@@ -18,7 +18,7 @@ def compute_advice(tables: list[TableFacts], ctx: Context) -> Iterator[Finding]:
         return
     price = ctx.prices.compute
     hours = usage.run_hours_per_month
-    if usage.kind == "batch":
+    if usage.kind == "batch" and usage.short_history is None:
         used = hours if hours is not None else HOURS_PER_MONTH
         monthly = used * price.on_demand_hour * price.spot_discount
         yield Finding(
