@@ -83,7 +83,7 @@ def analyze_lake(
     clock = time.time() if now is None else now
     ctx = Context(prices=prices, now=clock, usage=usage, command=command)
     lake_usd = lake_monthly_usd(tables, prices, usage)
-    floor = max(th.min_monthly_usd, th.min_monthly_share * lake_usd)
+    floor = th.materiality_usd(lake_usd)
     kept, below = material(run_rules(tables, ctx), floor)
     return Report(
         path=location.uri,

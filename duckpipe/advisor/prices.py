@@ -114,6 +114,10 @@ class Thresholds(_Frozen):
     )
     parquet_footer_limit: int = Field(5000, ge=0, description="footers read for row counts")
 
+    def materiality_usd(self, lake_monthly_usd: float) -> float:
+        """The monthly saving a priced finding must reach: the floor or the share, the larger."""
+        return max(self.min_monthly_usd, self.min_monthly_share * lake_monthly_usd)
+
 
 class Prices(_Frozen):
     """Everything that turns facts into money."""

@@ -39,8 +39,7 @@ class Report:
     @property
     def materiality_usd(self) -> float:
         """The monthly saving a priced finding must reach: the floor or the share, the larger."""
-        th = self.prices.thresholds
-        return max(th.min_monthly_usd, th.min_monthly_share * self.lake_monthly_usd)
+        return self.prices.thresholds.materiality_usd(self.lake_monthly_usd)
 
     @property
     def monthly_usd(self) -> float:
