@@ -25,6 +25,8 @@ _API: dict[str, str] = {
     "RunOptions": "duckpipe.plan",
     "run_project": "duckpipe.runner",
     "make_plan": "duckpipe.runner",
+    "check_project": "duckpipe.check",
+    "open_query_engine": "duckpipe.query",
     "open_sink": "duckpipe.sinks",
     "Position": "duckpipe.sinks.base",
     "MergeSpec": "duckpipe.sinks.base",

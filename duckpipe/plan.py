@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from duckpipe.project import landed_table
+
 if TYPE_CHECKING:
     from duckpipe.config import SourceConfig
     from duckpipe.project import Project
@@ -100,11 +102,6 @@ class Plan:
                 {"kind": s.kind, "name": s.name, "description": s.describe()} for s in self.steps
             ],
         }
-
-
-def landed_table(name: str, config: SourceConfig) -> str:
-    """The lake table a source lands in: ``land_as`` or ``raw_<name>``."""
-    return config.land_as or f"raw_{name}"
 
 
 def build_plan(

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from duckpipe.config import CONFIG_FILE, ProjectConfig, load_config
 from duckpipe.errors import ProjectError
+
+if TYPE_CHECKING:
+    from duckpipe.config import SourceConfig
+    from duckpipe.sinks.base import Sink
 
 STATE_DIR = ".duckpipe"
 
@@ -42,6 +47,23 @@ class Project:
             return lake.rstrip("/")
         return str((self.root / lake).resolve())
 
+    def open_lake(self) -> Sink:
+        """The project's lake sink (Delta or Iceberg) at its lake URI."""
+        from duckpipe.sinks import open_sink  # the lake libraries load when a lake is opened
+
+        return open_sink(
+            self.lake_uri,
+            format=self.config.format,
+            storage_options=self.config.storage_options,
+            catalog=self.config.catalog,
+            state_dir=self.state_dir,
+        )
+
+
+def landed_table(name: str, config: SourceConfig) -> str:
+    """The lake table a source lands in: ``land_as`` or ``raw_<name>``."""
+    return config.land_as or f"raw_{name}"
+
 
 def load_project(root: str | Path = ".") -> Project:
     """Read ``duckpipe.yml`` and discover models, seeds and checks under ``root``."""
@@ -67,8 +89,6 @@ def _check_table_names(
     A clash would otherwise fail mid-run (a seed over a landed table) or silently shadow a
     table (a model named like a landed source), so it fails here, before any plan.
     """
-    from duckpipe.plan import landed_table
-
     owners: dict[str, tuple[str, str, str]] = {}  # lower table name -> (kind, description, fix)
 
     def claim(kind: str, table: str, what: str, fix: str, where: str) -> None:

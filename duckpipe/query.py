@@ -15,11 +15,10 @@ if TYPE_CHECKING:
 def open_query_engine(project: Project, *, as_of: str | None = None) -> Engine:
     """An engine with the project's lake tables attached (optionally as of a version) and its views."""
     from duckpipe.engine import Engine
-    from duckpipe.runner import open_lake
     from duckpipe.transform.build import attach_project
 
     engine = Engine()
-    lake = open_lake(project)
+    lake = project.open_lake()
     version_of: dict[str, int | str] | None = None
     if as_of is not None:
         from duckpipe.sinks.timetravel import parse_as_of

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from duckpipe.console import Console, NullConsole
+from duckpipe.core.run_ids import new_run_id
 from duckpipe.errors import DuckpipeError
 from duckpipe.history import RunHistory, RunRecord, StepRecord
 from duckpipe.plan import ModelStep, Plan, RunOptions, SeedStep, SourceStep, Step, build_plan
@@ -63,23 +63,6 @@ class RunReport:
         return next(s for s in self.record.steps if s.name == name)
 
 
-def new_run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-
-
-def open_lake(project: Project) -> Sink:
-    """The project's lake sink (Delta or Iceberg) at its lake URI."""
-    from duckpipe.sinks import open_sink
-
-    return open_sink(
-        project.lake_uri,
-        format=project.config.format,
-        storage_options=project.config.storage_options,
-        catalog=project.config.catalog,
-        state_dir=project.state_dir,
-    )
-
-
 def make_plan(project: Project, lake: Sink, options: RunOptions) -> Plan:
     """Read stored positions (I/O), then build the pure plan from them."""
     from duckpipe.ingest import plan_source
@@ -103,7 +86,7 @@ def run_project(
 
     console = console or NullConsole()
     started = time.perf_counter()
-    lake = open_lake(project)
+    lake = project.open_lake()
     plan = plan or make_plan(project, lake, options)
     record = RunRecord(run_id=new_run_id(), command="run", started_at=datetime.now(UTC).isoformat())
     engine = Engine()

@@ -9,7 +9,7 @@ import pytest
 from duckpipe.config import parse_config
 from duckpipe.errors import ConfigError
 from duckpipe.project import load_project
-from duckpipe.runner import open_lake, run_project
+from duckpipe.runner import run_project
 
 PROJECT = """name: upkeep
 sources:
@@ -56,7 +56,7 @@ def test_each_run_compacts_what_it_wrote_and_skips_tables_not_there(tmp_path: Pa
     assert first[0].detail == "no small files to compact"
     second = _land(tmp_path, 2)
     assert second[0].detail == "compacted 2 files into 1"
-    lake = open_lake(load_project(tmp_path))
+    lake = load_project(tmp_path).open_lake()
     assert lake.describe("raw_orders").num_files == 1
     rows = lake.dataset("raw_orders").to_table().column("id").to_pylist()
     assert sorted(rows) == [*range(100, 105), *range(200, 205)]
@@ -67,4 +67,4 @@ def test_without_a_maintenance_section_nothing_is_maintained(tmp_path: Path) -> 
     (tmp_path / "duckpipe.yml").write_text(PROJECT.format(maintenance=""))
     assert _land(tmp_path, 1) == []
     assert _land(tmp_path, 2) == []
-    assert open_lake(load_project(tmp_path)).describe("raw_orders").num_files == 2
+    assert load_project(tmp_path).open_lake().describe("raw_orders").num_files == 2

@@ -7,13 +7,13 @@ from pathlib import Path
 from duckpipe.history import RunHistory
 from duckpipe.plan import RunOptions
 from duckpipe.project import load_project
-from duckpipe.runner import make_plan, open_lake, run_project
+from duckpipe.runner import make_plan, run_project
 from duckpipe.scaffold import scaffold
 
 
 def test_run_executes_the_planned_steps_and_records_them(tmp_path: Path) -> None:
     project = load_project(scaffold(tmp_path / "p"))
-    plan = make_plan(project, open_lake(project), RunOptions(dry_run=True))
+    plan = make_plan(project, project.open_lake(), RunOptions(dry_run=True))
     assert not (project.root / "lake").exists()
 
     report = run_project(project)
@@ -36,5 +36,5 @@ def test_second_run_lands_nothing_new_from_unchanged_files(tmp_path: Path) -> No
     from duckpipe.engine import Engine
 
     eng = Engine()
-    eng.attach_lake(open_lake(project))
+    eng.attach_lake(project.open_lake())
     assert eng.arrow("select count(*) as n from raw_orders").to_pylist() == [{"n": 3000}]

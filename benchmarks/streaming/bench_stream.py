@@ -41,7 +41,6 @@ sys.path.insert(0, str(ROOT))
 
 from duckpipe.console import NullConsole  # noqa: E402
 from duckpipe.project import load_project  # noqa: E402
-from duckpipe.runner import open_lake  # noqa: E402
 from duckpipe.streaming import StreamOptions, StreamRunner  # noqa: E402
 from duckpipe.streaming.backends import BEGINNING, KafkaSettings, open_consumer  # noqa: E402
 from duckpipe.streaming.pipeline import StreamPipeline  # noqa: E402
@@ -219,7 +218,7 @@ def end_to_end(root: Path) -> Stream:
     )
     report = runner.run()
     finished = time.perf_counter()
-    rows = open_lake(proj).dataset("events").count_rows()
+    rows = proj.open_lake().dataset("events").count_rows()
     return Stream(
         finished - started,
         finished - (clock.assigned or started),
@@ -256,7 +255,7 @@ def latency(
     stop = threading.Event()
 
     def watch() -> None:
-        lake = open_lake(proj)
+        lake = proj.open_lake()
         while not stop.is_set():
             position = lake.read_position("events", "stream:raw") if lake.exists("events") else None
             now = time.perf_counter()

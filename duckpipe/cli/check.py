@@ -10,8 +10,8 @@ import click
 from duckpipe.cli._common import format_option, project_from
 
 if TYPE_CHECKING:
+    from duckpipe.check import CheckReport
     from duckpipe.project import Project
-    from duckpipe.quality.project_check import CheckReport
 
 
 @click.command("check")
@@ -49,7 +49,7 @@ def command(
     if trend:
         _show_trend(project, trend, select, fmt)
         return
-    from duckpipe.quality.project_check import check_project
+    from duckpipe.check import check_project
 
     report = check_project(project, select)
     if fmt == "json":
@@ -107,10 +107,9 @@ def _show_failed(
 
     from duckpipe.quality.quarantine import quarantined
     from duckpipe.query import write_result
-    from duckpipe.runner import open_lake
 
     dataset = select[0] if len(select) == 1 else None
-    rows = quarantined(open_lake(project), check, dataset=dataset)
+    rows = quarantined(project.open_lake(), check, dataset=dataset)
     if fmt == "json":
         for row in rows:
             click.echo(json.dumps(row, default=str))
@@ -128,8 +127,8 @@ def _cell(value: object) -> str | None:
 
 
 def _show_trend(project: Project, check: str, select: tuple[str, ...], fmt: str) -> None:
+    from duckpipe.check import check_trend
     from duckpipe.console import RichConsole
-    from duckpipe.quality.project_check import check_trend
 
     dataset = select[0] if len(select) == 1 else None
     points = check_trend(project, check, dataset=dataset)

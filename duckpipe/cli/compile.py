@@ -24,11 +24,10 @@ def command(
 ) -> None:
     """Render the Jinja, inline ephemeral models and write the SQL DuckDB would run."""
     from duckpipe.plan import RunOptions
-    from duckpipe.runner import open_lake
     from duckpipe.transform.compile import compile_project
 
     project = project_from(ctx)
-    lake = open_lake(project)
+    lake = project.open_lake()
     options = RunOptions(select=select, exclude=exclude, full_refresh=full_refresh)
     outcomes = compile_project(project, options, exists=lake.exists)
     failed = [o for o in outcomes if o.error]

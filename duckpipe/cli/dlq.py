@@ -23,9 +23,8 @@ def list_command(ctx: click.Context, fmt: str) -> None:
     from collections import Counter
 
     from duckpipe.ingest.dlq import dlq_sources, read_dead_letters
-    from duckpipe.runner import open_lake
 
-    lake = open_lake(project_from(ctx))
+    lake = project_from(ctx).open_lake()
     rows = []
     for source in dlq_sources(lake):
         letters = read_dead_letters(lake, source)
@@ -51,11 +50,10 @@ def show_command(ctx: click.Context, source: str, limit: int, fmt: str) -> None:
     """The dead letters of SOURCE: reason, column, run, time and raw values."""
     from duckpipe.ingest.dlq import read_dead_letters
     from duckpipe.ingest.replay import source_config
-    from duckpipe.runner import open_lake
 
     project = project_from(ctx)
     source_config(project, source)
-    letters = read_dead_letters(open_lake(project), source)
+    letters = read_dead_letters(project.open_lake(), source)
     shown = letters.slice(0, limit).to_pylist()
     rows = [
         (
@@ -82,12 +80,12 @@ def replay_command(ctx: click.Context, source: str, fmt: str) -> None:
     from duckpipe.engine import Engine
     from duckpipe.ingest.replay import replay, source_config
     from duckpipe.plan import RunOptions
-    from duckpipe.runner import RunContext, new_run_id, open_lake
+    from duckpipe.runner import RunContext, new_run_id
 
     project = project_from(ctx)
     source_config(project, source)
     console = console_for(fmt)
-    lake = open_lake(project)
+    lake = project.open_lake()
     engine = Engine()
     try:
         engine.attach_lake(lake)

@@ -40,12 +40,12 @@ def command(
 ) -> None:
     """Run the project once."""
     from duckpipe.plan import RunOptions
-    from duckpipe.runner import make_plan, open_lake, run_project
+    from duckpipe.runner import make_plan, run_project
 
     project = project_from(ctx)
     options = RunOptions(select, exclude, full_refresh, dry_run, skip_checks)
     console = console_for(fmt)
-    plan = make_plan(project, open_lake(project), options)
+    plan = make_plan(project, project.open_lake(), options)
     if dry_run:
         if fmt == "json":
             click.echo(json.dumps(plan.to_dict(), indent=2, default=str))

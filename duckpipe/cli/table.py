@@ -15,9 +15,8 @@ if TYPE_CHECKING:
 
 
 def _lake(ctx: click.Context) -> Sink:
-    from duckpipe.runner import open_lake
 
-    return open_lake(project_from(ctx))
+    return project_from(ctx).open_lake()
 
 
 def _emit(

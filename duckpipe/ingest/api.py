@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from duckpipe.config import ContractConfig, RetryConfig, SourceConfig
 from duckpipe.console import Console, NullConsole
+from duckpipe.core.run_ids import new_run_id
 from duckpipe.errors import ConfigError
 from duckpipe.ingest.contracts import Contract
 from duckpipe.ingest.dlq import DeadLetters, write_dead_letters
@@ -47,8 +48,6 @@ class BatchDataIngester:
     """Extract from PostgreSQL, validate against a contract, keep rejected rows (see module doc)."""
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
-        from duckpipe.runner import new_run_id
-
         self.config = dict(config or {})
         self.source = str(self.config.get("source", "api"))
         self.run_id = str(self.config.get("run_id") or new_run_id())

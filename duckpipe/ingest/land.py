@@ -25,7 +25,7 @@ from duckpipe.ingest.inflight import transformed
 from duckpipe.ingest.metadata import MetadataColumns, without_metadata
 from duckpipe.ingest.retry import call_with_retry
 from duckpipe.ingest.stream import Spool, Transform
-from duckpipe.plan import landed_table
+from duckpipe.project import landed_table
 from duckpipe.sinks.base import MergeSpec, Position
 from duckpipe.sources import make_source
 

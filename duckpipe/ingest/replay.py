@@ -22,7 +22,7 @@ from duckpipe.ingest.dlq import dlq_table, read_dead_letters
 from duckpipe.ingest.lake_types import LakeTypes
 from duckpipe.ingest.land import audit_staged, commit_rows, unique_on_key
 from duckpipe.ingest.metadata import MetadataColumns, without_metadata
-from duckpipe.plan import landed_table
+from duckpipe.project import landed_table
 from duckpipe.sinks.base import Position
 
 if TYPE_CHECKING:

@@ -1,8 +1,8 @@
 """SodaCL quality checks and the publish gate (write-audit-publish).
 
 soda-core runs the checks in ``checks/*.yml`` against DuckDB. ``audit`` gates a
-stage's publish on its staged data; ``check_project`` runs the checks alone on
-current data (``duckpipe check``); ``DataQualityFramework`` validates a data frame.
+stage's publish on its staged data; ``DataQualityFramework`` validates a data frame.
+``duckpipe check`` (checks alone on current data) is the use case in ``duckpipe.check``.
 soda-core, DuckDB and Arrow are imported only when checks run.
 """
 
@@ -11,17 +11,14 @@ from __future__ import annotations
 from duckpipe.quality.checker import ChecksRun, run_checks
 from duckpipe.quality.framework import DataQualityFramework, ValidationResult
 from duckpipe.quality.gate import AuditResult, audit
-from duckpipe.quality.project_check import CheckReport, check_project
 from duckpipe.quality.results import CheckResult
 
 __all__ = [
     "AuditResult",
-    "CheckReport",
     "CheckResult",
     "ChecksRun",
     "DataQualityFramework",
     "ValidationResult",
     "audit",
-    "check_project",
     "run_checks",
 ]

@@ -25,7 +25,7 @@ def project_suite(project: Project) -> ChecksSuite:
 
 def known_datasets(project: Project, lake: Sink | None = None) -> set[str]:
     """Names checks may be written for: landed sources, models, seeds, stream tables, ``lake``'s tables."""
-    from duckpipe.plan import landed_table
+    from duckpipe.project import landed_table
 
     names = {landed_table(name, cfg) for name, cfg in project.config.sources.items()}
     names |= set(project.models) | set(project.seeds)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from duckpipe.errors import ConfigError, ProjectError, did_you_mean
-from duckpipe.plan import landed_table
+from duckpipe.project import landed_table
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -14,7 +14,7 @@ from duckpipe.console import Console
 from duckpipe.ingest.metadata import METADATA_COLUMNS
 from duckpipe.plan import RunOptions
 from duckpipe.project import Project, load_project
-from duckpipe.runner import RunReport, open_lake, run_project
+from duckpipe.runner import RunReport, run_project
 
 
 class Pg:
@@ -64,7 +64,7 @@ def run(project: Project, console: Console | None = None, **options: Any) -> Run
 
 
 def landed(project: Project, table: str) -> pa.Table:
-    return open_lake(project).dataset(table).to_table()
+    return project.open_lake().dataset(table).to_table()
 
 
 def data_columns(table: pa.Table) -> pa.Table:

@@ -10,7 +10,7 @@ import pytest
 from duckpipe.errors import ConfigError
 from duckpipe.ingest.inflight import transformed
 from duckpipe.project import load_project
-from duckpipe.runner import open_lake, run_project
+from duckpipe.runner import run_project
 
 
 def batches(*chunks: list[int]) -> pa.RecordBatchReader:
@@ -57,4 +57,4 @@ def test_a_run_with_a_broken_transform_fails_the_landing_and_lands_nothing(tmp_p
     step = report.step("orders")
     assert step.status == "failed"
     assert "sources.orders.transform" in str(step.detail)
-    assert not open_lake(project).exists("raw_orders")
+    assert not project.open_lake().exists("raw_orders")

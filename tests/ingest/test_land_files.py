@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from duckpipe.cli import cli
 from duckpipe.ingest.metadata import METADATA_COLUMNS
 from duckpipe.project import load_project
-from duckpipe.runner import make_plan, open_lake
+from duckpipe.runner import make_plan
 from tests.ingest.helpers import data_columns, landed, run, write_project
 
 REFERENCE = Path(__file__).parents[2] / "sql"
@@ -50,7 +50,7 @@ def test_new_files_are_the_increment_and_merge_on_the_primary_key(tmp_path):
     project = write_project(tmp_path, {"orders": {"uri": "in/*.csv", "primary_key": "id"}})
     assert run(project).step("orders").rows == 2
     write_csv(tmp_path / "in" / "b.csv", "id,amount\n2,25\n3,30")
-    plan = make_plan(load_project(tmp_path), open_lake(project), _options())
+    plan = make_plan(load_project(tmp_path), project.open_lake(), _options())
     assert "1 new file(s) of 2" in plan.describe()[0]
     second = run(project)
     assert second.step("orders").rows == 2
@@ -87,7 +87,7 @@ def test_a_file_rewritten_under_the_same_name_merges_on_the_primary_key(tmp_path
     assert run(project).step("orders").rows == 3
     # id 1 changes, id 2 is dropped from the file, id 3 is added
     rewrite(tmp_path / "in" / "a.csv", "id,amount\n1,11\n3,30")
-    plan = make_plan(load_project(tmp_path), open_lake(project), _options())
+    plan = make_plan(load_project(tmp_path), project.open_lake(), _options())
     assert "1 new file(s) of 2" in plan.describe()[0]  # b.csv is unchanged
     assert run(project).step("orders").rows == 2
     assert delta_rows(tmp_path, "raw_orders") == [
@@ -242,7 +242,7 @@ def test_failing_check_blocks_the_landing_and_keeps_the_old_version(tmp_path):
     step = blocked.step("orders")
     assert step.status == "blocked"
     assert "min(amount) >= 0" in step.detail
-    lake = open_lake(project)
+    lake = project.open_lake()
     assert lake.version("raw_orders") == version
     assert pc.sum(landed(project, "raw_orders").column("amount")).as_py() == 30
     # the position did not move either: once fixed, the same file lands

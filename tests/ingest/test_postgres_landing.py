@@ -21,7 +21,7 @@ from duckpipe.errors import ConfigError
 from duckpipe.ingest.dlq import read_dead_letters
 from duckpipe.plan import RunOptions
 from duckpipe.project import Project, load_project
-from duckpipe.runner import make_plan, open_lake
+from duckpipe.runner import make_plan
 from tests.ingest.helpers import Pg, data_columns, landed, run, write_project
 
 pytestmark = pytest.mark.postgres
@@ -61,7 +61,7 @@ def test_incremental_run_reads_the_changed_rows_plus_the_lookback(pg, tmp_path):
     first = run(project)
     assert first.ok and first.step("orders").rows == ROWS
     assert_landed_equals_source(project, pg, table)
-    plan = make_plan(load_project(project.root), open_lake(project), RunOptions(dry_run=True))
+    plan = make_plan(load_project(project.root), project.open_lake(), RunOptions(dry_run=True))
     assert plan.describe()[0].endswith(
         "land orders -> raw_orders (updated_at > 2024-01-02 09:05:00+00:00 "
         "(watermark 2024-01-02 09:20:00+00:00, lookback 15m))"
@@ -145,16 +145,16 @@ def test_a_run_killed_between_extract_and_commit_leaves_no_gap_and_no_duplicate(
     )
     if keyed:
         pg.execute(f"UPDATE {table} SET amount = 0, updated_at = now() WHERE id % 50 = 0")
-    before = open_lake(project).version("raw_orders")
+    before = project.open_lake().version("raw_orders")
     run_and_kill_before_commit(project)
-    assert open_lake(project).version("raw_orders") == before
+    assert project.open_lake().version("raw_orders") == before
     assert landed(project, "raw_orders").num_rows == 500
-    assert read_dead_letters(open_lake(project), "orders").num_rows == 4  # stored before the kill
+    assert read_dead_letters(project.open_lake(), "orders").num_rows == 4  # stored before the kill
     after = run(project)
     assert after.ok
     pg.execute(f"DELETE FROM {table} WHERE customer IS NULL")  # those are in the DLQ, once
     assert_landed_equals_source(project, pg, table)
-    assert read_dead_letters(open_lake(project), "orders").num_rows == 4
+    assert read_dead_letters(project.open_lake(), "orders").num_rows == 4
 
 
 class StopServerMidRun(Console):
@@ -234,7 +234,7 @@ def test_bad_postgres_rows_go_to_the_dlq_and_the_rest_lands(pg, tmp_path):
     report = run(project)
     assert report.ok
     assert landed(project, "raw_orders").num_rows == 48
-    letters = read_dead_letters(open_lake(project), "orders")
+    letters = read_dead_letters(project.open_lake(), "orders")
     assert sorted(letters.column("reason").to_pylist()) == ["required field 'customer' is null"] * 2
     pg.execute(
         f"ALTER TABLE {table} ADD COLUMN channel text",
@@ -245,7 +245,7 @@ def test_bad_postgres_rows_go_to_the_dlq_and_the_rest_lands(pg, tmp_path):
     assert frozen.step("orders").status == "failed"
     assert "new column 'channel'" in frozen.step("orders").detail
     assert sorted(data_columns(landed(project, "raw_orders")).column("id").to_pylist())[-1] == 52
-    letters = read_dead_letters(open_lake(project), "orders")
+    letters = read_dead_letters(project.open_lake(), "orders")
     assert (
         "new column 'channel' is not in the frozen schema" in letters.column("reason").to_pylist()
     )
@@ -260,7 +260,7 @@ def test_bad_postgres_rows_go_to_the_dlq_and_the_rest_lands(pg, tmp_path):
     lake_rows = data_columns(landed(project, "raw_orders")).sort_by("id")
     assert lake_rows.column("id").to_pylist() == list(range(1, 53))
     assert lake_rows.column("channel").to_pylist()[-2:] == ["web", None]
-    assert read_dead_letters(open_lake(project), "orders").num_rows == 0
+    assert read_dead_letters(project.open_lake(), "orders").num_rows == 0
     assert run(project).ok
     assert landed(project, "raw_orders").num_rows == 52
 

@@ -18,7 +18,6 @@ from click.testing import CliRunner, Result
 from duckpipe.cli import cli
 from duckpipe.project import load_project
 from duckpipe.query import open_query_engine
-from duckpipe.runner import open_lake
 from duckpipe.sinks.base import Sink
 
 CENT = Decimal("0.01")
@@ -73,7 +72,7 @@ def query(root: Path, sql: str) -> list[dict[str, Any]]:
 
 
 def lake_of(root: Path) -> Sink:
-    return open_lake(load_project(root))
+    return load_project(root).open_lake()
 
 
 def rows_of(lake: Sink, table: str, version: int | None = None) -> set[tuple[Any, ...]]:

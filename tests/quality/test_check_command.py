@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from duckpipe.check import check_project
 from duckpipe.cli import main
 from duckpipe.history import RunHistory
 from duckpipe.project import load_project
-from duckpipe.quality import check_project
 from tests.quality.conftest import write_orders
 
 Duckpipe = Callable[..., tuple[int, str]]

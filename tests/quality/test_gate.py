@@ -16,7 +16,7 @@ from duckpipe.errors import QualityError
 from duckpipe.plan import RunOptions
 from duckpipe.project import load_project
 from duckpipe.quality import audit
-from duckpipe.runner import RunContext, open_lake
+from duckpipe.runner import RunContext
 
 CHECKS = """\
 checks for orders:
@@ -63,7 +63,7 @@ def make_ctx(root: Path, checks: str = CHECKS, **options: Any) -> RunContext:
     engine = Engine()
     engine.register("customers", pa.table({"id": [10, 11, 12, 13]}))
     return RunContext(
-        project, engine, open_lake(project), "run-1", RunOptions(**options), Recorder()
+        project, engine, project.open_lake(), "run-1", RunOptions(**options), Recorder()
     )
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from duckpipe.check import check_project
 from duckpipe.project import load_project
-from duckpipe.quality import check_project
-from duckpipe.runner import open_lake, run_project
+from duckpipe.runner import run_project
 
 REFERENCE = Path(__file__).resolve().parents[2] / "sql"
 
@@ -43,7 +43,7 @@ def test_reference_checks_pass_in_the_run_and_alone(tmp_path: Path) -> None:
     alone = check_project(load_project(root))
     assert alone.ok and len(alone.results) == 8
     assert {r.outcome for r in alone.results} == {"pass"}
-    assert not any(t.startswith("_quarantine/") for t in open_lake(load_project(root)).tables())
+    assert not any(t.startswith("_quarantine/") for t in load_project(root).open_lake().tables())
 
 
 def test_checks_for_a_table_only_the_lake_knows(tmp_path: Path) -> None:
@@ -53,7 +53,7 @@ def test_checks_for_a_table_only_the_lake_knows(tmp_path: Path) -> None:
     (root / "checks" / "events.yml").write_text(
         "checks for events:\n  - row_count = 3\n  - max(n) < 3\n"
     )
-    open_lake(load_project(root)).write("events", pa.table({"n": [1, 2, 3]}), mode="overwrite")
+    load_project(root).open_lake().write("events", pa.table({"n": [1, 2, 3]}), mode="overwrite")
     report = check_project(load_project(root))
     assert [(r.name, r.outcome, r.value) for r in report.results] == [
         ("row_count = 3", "pass", 3),

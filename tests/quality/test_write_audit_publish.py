@@ -10,13 +10,13 @@ from duckpipe.cli import main
 from duckpipe.engine import Engine
 from duckpipe.history import RunHistory
 from duckpipe.project import load_project
-from duckpipe.runner import open_lake, run_project
+from duckpipe.runner import run_project
 from tests.quality.conftest import write_orders
 
 
 def lake_rows(root: Path, table: str) -> list[dict[str, object]]:
     engine = Engine()
-    engine.attach_lake(open_lake(load_project(root)))
+    engine.attach_lake(load_project(root).open_lake())
     rows = engine.arrow(f"select * from {table} order by all").to_pylist()
     engine.close()
     return rows
@@ -34,7 +34,7 @@ def test_failing_model_check_blocks_publish_and_skips_downstream(wap_project: Pa
     project = load_project(wap_project)
     first = run_project(project)
     assert first.ok, [(s.name, s.status, s.detail) for s in first.record.steps]
-    lake = open_lake(project)
+    lake = project.open_lake()
     version = lake.version("customer_totals")
     before = lake_rows(wap_project, "customer_totals")
     assert before == [
@@ -75,7 +75,7 @@ def test_failing_source_check_keeps_table_and_position_and_quarantines_rows(
 ) -> None:
     project = load_project(wap_project)
     assert run_project(project).ok
-    lake = open_lake(project)
+    lake = project.open_lake()
     version = lake.version("raw_orders")
 
     write_orders(wap_project, "2.csv", ["4,,10,placed", "5,2,10,lost"])

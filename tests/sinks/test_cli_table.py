@@ -12,14 +12,13 @@ from duckpipe.cli import main
 from duckpipe.cli.table import parse_size
 from duckpipe.errors import ConfigError, SinkError
 from duckpipe.project import load_project
-from duckpipe.runner import open_lake
 from duckpipe.sinks import Position
 
 
 def project(root: Path, fmt: str) -> Path:
     root.mkdir()
     (root / "duckpipe.yml").write_text(f"name: shop\nlake: ./lake\nformat: {fmt}\n")
-    lake = open_lake(load_project(root))
+    lake = load_project(root).open_lake()
     for i in range(4):
         data = pa.table({"id": [i * 2, i * 2 + 1], "day": ["2024-05-01", "2024-05-02"]})
         lake.write(
@@ -53,7 +52,7 @@ def test_table_commands(tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[
     else:
         with pytest.raises(SinkError, match="Z-order"):
             main(["-p", str(root), "--debug", "table", "zorder", "orders", "-c", "id"])
-    rows = open_lake(load_project(root)).dataset("orders").to_table()
+    rows = load_project(root).open_lake().dataset("orders").to_table()
     assert sorted(rows.column("id").to_pylist()) == list(range(8))
 
 

@@ -11,14 +11,13 @@ import pytest
 from duckpipe.cli import main
 from duckpipe.errors import SinkError
 from duckpipe.project import load_project
-from duckpipe.runner import open_lake
 from duckpipe.sinks.reads import trace_reads
 
 
 def make_project(root: Path, fmt: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "duckpipe.yml").write_text(f"name: shop\nlake: ./lake\nformat: {fmt}\n")
-    lake = open_lake(load_project(root))
+    lake = load_project(root).open_lake()
     for day in ("2024-05-01", "2024-05-02", "2024-05-03"):
         data = pa.table({"id": [1, 2, 3], "day": [day] * 3, "amount": [1.0, 2.0, 3.0]})
         lake.write("orders", data, partition_by=["day"])
@@ -53,7 +52,7 @@ def test_query_as_of_version_and_timestamp(
     tmp_path: Path, fmt: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = make_project(tmp_path / "p", fmt)
-    lake = open_lake(load_project(root))
+    lake = load_project(root).open_lake()
     first = lake.history("orders")[-1]
     assert query(root, "select count(*) as n from orders", capsys) == [{"n": 9}]
     assert query(

@@ -21,7 +21,6 @@ from collections import Counter
 import pytest
 
 from duckpipe.project import load_project
-from duckpipe.runner import open_lake
 from tests.streaming.helpers import BASE_MS, create_topic, write_project
 from tests.streaming.procs import StreamProcess, read_topic, run_once
 
@@ -152,7 +151,7 @@ streams:
     }
     assert len(good) == M and len(poison) == 5
 
-    lake = open_lake(load_project(root))
+    lake = load_project(root).open_lake()
     raw = lake.dataset("events_raw").to_table(columns=["_partition", "_offset", "id"]).to_pylist()
     landed = [(r["_partition"], r["_offset"]) for r in raw]
     assert len(landed) == len(set(landed)), f"seed {seed}: duplicates in the raw table"

@@ -16,7 +16,6 @@ import pytest
 from duckpipe.console import JsonConsole, NullConsole
 from duckpipe.errors import ConfigError, QualityError, QualityGateFailed
 from duckpipe.project import load_project
-from duckpipe.runner import open_lake
 from duckpipe.streaming import StreamOptions, run_stream
 from tests.streaming.helpers import create_topic, produce, write_project
 from tests.streaming.procs import read_topic, run_once
@@ -75,11 +74,11 @@ def click(i: int, *, user: str | None = "u", amount: float | None = None) -> dic
 
 
 def rows(root: Path, table: str) -> list[dict]:
-    return open_lake(load_project(root)).dataset(table).to_table().to_pylist()
+    return load_project(root).open_lake().dataset(table).to_table().to_pylist()
 
 
 def stored(root: Path, table: str = "clicks_raw", writer: str = "stream:raw") -> tuple:
-    lake = open_lake(load_project(root))
+    lake = load_project(root).open_lake()
     position = lake.read_position(table, writer)
     return lake.version(table), position.value["offsets"] if position else None
 
@@ -145,7 +144,7 @@ def test_dlq_sends_failing_rows_to_the_dlq_and_commits_the_rest_exactly_once(
     extra = f"  on_check_failure: dlq\n  dlq_topic: {dlq_topic}\n"
     root = project(tmp_path / "p", boot, topic, stream(extra=extra), DLQ_CHECKS)
     users = pa.table({"name": [f"u{i}" for i in range(5)]})
-    open_lake(load_project(root)).write("users", users, mode="overwrite")
+    load_project(root).open_lake().write("users", users, mode="overwrite")
 
     def bad(i: int) -> dict:
         if i % 10 == 3:
@@ -209,7 +208,7 @@ def test_dlq_falls_back_to_stop_for_a_check_that_identifies_no_rows(kafka_servic
     message = str(err.value)
     assert "row_count > 1000 failed: value 10" in message
     assert "cannot go to the DLQ: 'row_count > 1000' does not identify failing rows" in message
-    assert not open_lake(load_project(root)).exists("clicks_raw")
+    assert not load_project(root).open_lake().exists("clicks_raw")
     warnings = [
         e["message"]
         for e in map(json.loads, console.getvalue().splitlines())
@@ -321,4 +320,4 @@ def test_broken_checks_stop_the_stream_with_the_file_and_line(kafka_service, top
         once(root)
     assert err.value.where == "checks/clicks.yml:3"
     assert "unknown column 'usr' in dataset 'clicks_raw'" in str(err.value)
-    assert not open_lake(load_project(root)).exists("clicks_raw")
+    assert not load_project(root).open_lake().exists("clicks_raw")

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from duckpipe.project import load_project
-from duckpipe.runner import open_lake
 from tests.streaming.helpers import BASE_MS, create_topic, produce, write_project
 from tests.streaming.procs import StreamProcess, run_once
 
@@ -59,7 +58,7 @@ def logged(proc: StreamProcess, event: str) -> list[dict]:
 
 
 def ids(root: Path) -> list[int]:
-    lake = open_lake(load_project(root))
+    lake = load_project(root).open_lake()
     if not lake.exists("events"):
         return []
     return sorted(lake.dataset("events").to_table(columns=["id"]).column("id").to_pylist())

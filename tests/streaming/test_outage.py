@@ -11,7 +11,6 @@ import pytest
 from duckpipe.console import NullConsole
 from duckpipe.errors import SourceError, StreamError
 from duckpipe.project import load_project
-from duckpipe.runner import open_lake
 from duckpipe.streaming import StreamOptions, run_stream
 from duckpipe.streaming.outage import ONCE_GIVE_UP, give_up_seconds
 from tests.services.process import free_port
@@ -63,7 +62,7 @@ def test_once_gives_up_on_a_broker_that_is_not_there(tmp_path, client):
     assert "hint: check that the broker is running" in error
     assert took < 2 + ATTEMPT + 10, error  # the bound, one attempt and process start-up
     assert "Connect to ipv4" not in error  # librdkafka's per-attempt log stays off the terminal
-    assert not open_lake(load_project(root)).exists("events")  # nothing was committed
+    assert not load_project(root).open_lake().exists("events")  # nothing was committed
 
 
 def test_run_stream_gives_up_after_the_streams_give_up_after(tmp_path):
@@ -78,7 +77,7 @@ def test_run_stream_gives_up_after_the_streams_give_up_after(tmp_path):
     assert err.message.startswith("gave up after ")
     assert f"the Kafka broker at {dead} could not be reached for topic clicks" in err.message
     assert "give_up_after" in (err.hint or "")
-    assert not open_lake(load_project(root)).exists("events")
+    assert not load_project(root).open_lake().exists("events")
 
 
 def test_a_bad_give_up_after_is_a_usage_error(tmp_path):

@@ -11,7 +11,6 @@ import pytest
 from duckpipe.console import NullConsole
 from duckpipe.errors import ConfigError
 from duckpipe.project import load_project
-from duckpipe.runner import open_lake
 from duckpipe.streaming import StreamOptions, run_stream
 from duckpipe.streaming.backends import BEGINNING, KafkaSettings, open_consumer
 from tests.streaming.helpers import BASE_MS, create_topic, produce, write_project
@@ -46,7 +45,7 @@ def once(root: Path, name: str, **options) -> object:
 
 
 def table(root: Path, name: str) -> list[dict]:
-    lake = open_lake(load_project(root))
+    lake = load_project(root).open_lake()
     return lake.dataset(name).to_table().to_pylist()
 
 
@@ -126,7 +125,7 @@ def test_replay_from_an_offset_leaves_the_table_unchanged(kafka_service, topic, 
     assert report.records == 111
     assert after == before
     assert len(table(root, "_dlq/raw")) == 1
-    lake = open_lake(load_project(root))
+    lake = load_project(root).open_lake()
     assert lake.read_position("clicks_raw", "stream:raw").value["offsets"] == {
         topic: {"0": 61, "1": 60}
     }
@@ -328,7 +327,7 @@ streams:
     report = run_stream(load_project(root), "raw", StreamOptions(once=True), console=console)
     assert report.records == 0 and report.stopped_by == "once"
     assert [w for w in console.seen if f"matches the pattern '{prefix}-.*'" in w]
-    assert not open_lake(load_project(root)).exists("raw")
+    assert not load_project(root).open_lake().exists("raw")
 
 
 @pytest.mark.parametrize("client", ["confluent-kafka", "kafka-python"])

@@ -25,7 +25,6 @@ import pytest
 from duckpipe.console import NullConsole
 from duckpipe.errors import ConfigError, StreamError, StreamFenced
 from duckpipe.project import load_project
-from duckpipe.runner import open_lake
 from duckpipe.streaming import StreamOptions, run_stream
 from tests.streaming.helpers import BASE_MS, create_topic, produce, write_project
 from tests.streaming.procs import StreamProcess, read_topic, run_once
@@ -118,7 +117,7 @@ def test_each_output_row_is_published_once_with_its_key(kafka_service, topics, t
     assert first["value"]["_partition"] == 1
     assert first["headers"]["duckpipe.offset"] == str(first["value"]["_offset"])
     assert first["headers"]["duckpipe.stream"] == "shaped"
-    assert len(open_lake(load_project(root)).dataset("shaped").to_table()) == 60
+    assert len(load_project(root).open_lake().dataset("shaped").to_table()) == 60
 
 
 def produce_in_transactions(boot: str, topic: str, count: int, seed: int) -> None:
@@ -203,7 +202,7 @@ def test_sigkill_while_producing_publishes_each_record_and_window_once(
     assert set(sources) == set(inputs), f"seed {seed}: {len(set(inputs) - set(sources))} missing"
     assert all(inputs[s] == x["value"]["id"] for s, x in zip(sources, raw, strict=True))
 
-    lake = open_lake(load_project(root))
+    lake = load_project(root).open_lake()
     watermark = lake.read_position("per_user", "stream:per_user").value["watermark_us"]
     expected: Counter = Counter()
     for i in range(m):
@@ -377,7 +376,7 @@ def test_a_crash_between_the_transaction_and_the_lake_commit(
     assert again.returncode == 0, again.stderr[-3000:]
     assert '"event": "stream_catching_up"' in again.stdout  # the lake was one batch behind
     got = messages(boot, derived)
-    lake = open_lake(load_project(root)).dataset(stream).to_table().to_pylist()
+    lake = load_project(root).open_lake().dataset(stream).to_table().to_pylist()
     if stream == "raw":
         ids = sorted(x["value"]["id"] for x in got)
         assert ids == list(range(400))
@@ -385,7 +384,7 @@ def test_a_crash_between_the_transaction_and_the_lake_commit(
         return
     keys = [(x["key"]["user"], x["key"]["window_start"]) for x in got]
     assert len(keys) == len(set(keys)), "a window was published twice"
-    watermark = open_lake(load_project(root)).read_position(stream, f"stream:{stream}")
+    watermark = load_project(root).open_lake().read_position(stream, f"stream:{stream}")
     closed_by = watermark.value["watermark_us"] // 1000
     expected = Counter(
         (event(i)["user"], event(i)["ts"] // 1000 * 1000)
@@ -453,7 +452,7 @@ def test_a_crash_mid_stream_keeps_the_published_watermark(kafka_service, topics,
     assert again.returncode == 0, again.stderr[-3000:]
     assert '"event": "stream_catching_up"' in again.stdout
 
-    lake = open_lake(load_project(root))
+    lake = load_project(root).open_lake()
     got = messages(boot, derived)
     keys = [(x["key"]["user"], x["key"]["window_start"]) for x in got]
     assert len(keys) == len(set(keys)), "a window was published twice"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from duckpipe.query import open_query_engine
-from duckpipe.runner import open_lake, run_project
+from duckpipe.runner import run_project
 
 from .conftest import MakeProject
 
@@ -37,7 +37,7 @@ def test_failing_checks_block_the_publish_and_skip_downstream(
     project = make_project(FILES, config=f"models:\n  concurrency: {concurrency}\n")
     first = run_project(project)
     assert first.ok
-    lake = open_lake(project)
+    lake = project.open_lake()
     version = lake.version("paid")
     log_version = lake.version("paid_log")
 

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from duckpipe.core.run_ids import new_run_id
 from duckpipe.errors import QualityError, did_you_mean
 from duckpipe.history import RunHistory, RunRecord, StepRecord
+from duckpipe.project import Project, landed_table
 
 if TYPE_CHECKING:
     from duckpipe.console import Console
-    from duckpipe.project import Project
     from duckpipe.quality.results import CheckResult
 
 
@@ -58,10 +59,9 @@ def check_project(
     from duckpipe.quality.gate import report
     from duckpipe.quality.quarantine import quarantine
     from duckpipe.query import open_query_engine
-    from duckpipe.runner import new_run_id, open_lake
 
     console = console or NullConsole()
-    lake = open_lake(project)
+    lake = project.open_lake()
     suite = validate_suite(project, lake)
     datasets = select_datasets(suite.datasets(), select, project)
     quality = project.config.quality
@@ -116,8 +116,6 @@ def select_datasets(datasets: list[str], select: tuple[str, ...], project: Proje
     """The checked datasets ``select`` names: dataset names, globs, or source names."""
     if not select:
         return datasets
-    from duckpipe.plan import landed_table
-
     chosen: list[str] = []
     for pattern in select:
         name = pattern.removeprefix("source:")
