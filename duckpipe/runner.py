@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from duckpipe.project import Project
     from duckpipe.sinks.base import Sink
     from duckpipe.sources.base import ExtractRange
+    from duckpipe.sources.opened import OpenedSources
 
 
 @dataclass
@@ -42,6 +43,9 @@ class RunContext:
     run_id: str
     options: RunOptions
     console: Console
+    # lakes of other table formats under the same root (a model's ``format``), opened
+    # once per run at their first use
+    other_lakes: dict[str, Sink] = field(default_factory=dict)
     # what quality.audit() checked during the current step, for the history even when the
     # stage does not pass its checks on in StepResult.checks
     checks: list[dict[str, Any]] = field(default_factory=list)
@@ -63,14 +67,34 @@ class RunReport:
         return next(s for s in self.record.steps if s.name == name)
 
 
-def make_plan(project: Project, lake: Sink, options: RunOptions) -> Plan:
-    """Read stored positions (I/O), then build the pure plan from them."""
+def open_sources(project: Project) -> OpenedSources:
+    """The run's sources, each opened once (by the plan, then landed from the same object)."""
+    from duckpipe.sources.opened import OpenedSources
+
+    return OpenedSources(project.root, project.config.storage_options)
+
+
+def make_plan(
+    project: Project, lake: Sink, options: RunOptions, sources: OpenedSources | None = None
+) -> Plan:
+    """Read stored positions (I/O), then build the pure plan from them.
+
+    ``sources``: pass the same ones to ``run_project`` so that each is opened once.
+    """
     from duckpipe.ingest import plan_source
 
+    sources = sources if sources is not None else open_sources(project)
     ranges: dict[str, ExtractRange] = {}
     for name, cfg in project.config.sources.items():
         if cfg.resolved_type() != "kafka":
-            ranges[name] = plan_source(project, lake, name, cfg, full_refresh=options.full_refresh)
+            ranges[name] = plan_source(
+                project,
+                lake,
+                name,
+                cfg,
+                full_refresh=options.full_refresh,
+                source=sources.get(name, cfg),
+            )
     return build_plan(project, ranges, options)
 
 
@@ -80,14 +104,21 @@ def run_project(
     *,
     console: Console | None = None,
     plan: Plan | None = None,
+    lake: Sink | None = None,
+    sources: OpenedSources | None = None,
 ) -> RunReport:
-    """Run ``project`` once: ingest -> models -> checks -> publish -> record."""
+    """Run ``project`` once: ingest -> models -> checks -> publish -> record.
+
+    ``plan``, ``lake`` and ``sources``: what ``make_plan`` was given and made (the lake
+    and each source are opened once per run); opened here when not given.
+    """
     from duckpipe.engine import Engine
 
     console = console or NullConsole()
     started = time.perf_counter()
-    lake = project.open_lake()
-    plan = plan or make_plan(project, lake, options)
+    lake = lake if lake is not None else project.open_lake()
+    sources = sources if sources is not None else open_sources(project)
+    plan = plan or make_plan(project, lake, options, sources)
     record = RunRecord(run_id=new_run_id(), command="run", started_at=datetime.now(UTC).isoformat())
     engine = Engine()
     ctx = RunContext(project, engine, lake, record.run_id, options, console)
@@ -98,11 +129,11 @@ def run_project(
         if workers > 1:
             from duckpipe.transform.schedule import run_concurrently
 
-            run = lambda c, s: _execute(c, s, blocked)  # noqa: E731
+            run = lambda c, s: _execute(c, s, blocked, sources)  # noqa: E731
             record.steps.extend(run_concurrently(ctx, plan.steps, run, workers))
         else:
             for step in plan.steps:
-                record.steps.append(_execute(ctx, step, blocked))
+                record.steps.append(_execute(ctx, step, blocked, sources))
     finally:
         engine.close()
     if project.config.maintenance is not None:
@@ -118,7 +149,7 @@ def run_project(
     return RunReport(record, plan, time.perf_counter() - started)
 
 
-def _execute(ctx: RunContext, step: Step, blocked: set[str]) -> StepRecord:
+def _execute(ctx: RunContext, step: Step, blocked: set[str], sources: OpenedSources) -> StepRecord:
     label = step.describe()
     upstream = set(getattr(step, "depends_on", ())) & blocked
     key = getattr(step, "key", step.name)
@@ -131,7 +162,7 @@ def _execute(ctx: RunContext, step: Step, blocked: set[str]) -> StepRecord:
     t0 = time.perf_counter()
     ctx.checks.clear()
     try:
-        result = _dispatch(ctx, step)
+        result = _dispatch(ctx, step, sources)
     except DuckpipeError as exc:
         result = StepResult(status="failed", detail=str(exc))
     result.checks = result.checks or list(ctx.checks)
@@ -164,11 +195,11 @@ def _execute(ctx: RunContext, step: Step, blocked: set[str]) -> StepRecord:
     )
 
 
-def _dispatch(ctx: RunContext, step: Step) -> StepResult:
+def _dispatch(ctx: RunContext, step: Step, sources: OpenedSources) -> StepResult:
     if isinstance(step, SourceStep):
         from duckpipe.ingest import land_source
 
-        return land_source(ctx, step)
+        return land_source(ctx, step, sources.get(step.name, step.config))
     if isinstance(step, SeedStep):
         from duckpipe.transform import load_seed
 
@@ -180,4 +211,12 @@ def _dispatch(ctx: RunContext, step: Step) -> StepResult:
     raise AssertionError(f"unknown step {step!r}")
 
 
-__all__ = ["RunContext", "RunHistory", "RunReport", "StepResult", "make_plan", "run_project"]
+__all__ = [
+    "RunContext",
+    "RunHistory",
+    "RunReport",
+    "StepResult",
+    "make_plan",
+    "open_sources",
+    "run_project",
+]

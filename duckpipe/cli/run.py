@@ -40,12 +40,13 @@ def command(
 ) -> None:
     """Run the project once."""
     from duckpipe.plan import RunOptions
-    from duckpipe.runner import make_plan, run_project
+    from duckpipe.runner import make_plan, open_sources, run_project
 
     project = project_from(ctx)
     options = RunOptions(select, exclude, full_refresh, dry_run, skip_checks)
     console = console_for(fmt)
-    plan = make_plan(project, project.open_lake(), options)
+    lake, sources = project.open_lake(), open_sources(project)
+    plan = make_plan(project, lake, options, sources)
     if dry_run:
         if fmt == "json":
             click.echo(json.dumps(plan.to_dict(), indent=2, default=str))
@@ -56,7 +57,7 @@ def command(
             for line in plan.describe():
                 click.echo(line)
         return
-    report = run_project(project, options, console=console, plan=plan)
+    report = run_project(project, options, console=console, plan=plan, lake=lake, sources=sources)
     rows = [
         (
             s.kind,

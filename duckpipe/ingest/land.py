@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from duckpipe.quality import AuditResult
     from duckpipe.runner import RunContext, StepResult
     from duckpipe.sinks.base import CommitResult, SchemaMode, Sink, WriteMode
-    from duckpipe.sources.base import ExtractRange
+    from duckpipe.sources.base import ExtractRange, Source
 
 
 def writer_id(source: str) -> str:
@@ -47,9 +47,18 @@ def writer_id(source: str) -> str:
 
 
 def plan_source(
-    project: Project, lake: Sink, name: str, cfg: SourceConfig, *, full_refresh: bool = False
+    project: Project,
+    lake: Sink,
+    name: str,
+    cfg: SourceConfig,
+    *,
+    full_refresh: bool = False,
+    source: Source | None = None,
 ) -> ExtractRange:
-    """The range ``name`` would read now, from the position stored in its landed table."""
+    """The range ``name`` would read now, from the position stored in its landed table.
+
+    ``source``: the run's opened source (the landing extracts from the same one).
+    """
     if cfg.lookback and not cfg.primary_key:
         raise ConfigError(
             "lookback re-reads rows that were already landed, so it needs a primary_key "
@@ -59,7 +68,10 @@ def plan_source(
         )
     table = landed_table(name, cfg)
     stored = None if full_refresh else lake.read_position(table, writer_id(name))
-    source = make_source(name, cfg, project.root, storage_options=project.config.storage_options)
+    if source is None:
+        source = make_source(
+            name, cfg, project.root, storage_options=project.config.storage_options
+        )
     return source.plan(stored.value if stored else None, full_refresh=full_refresh)
 
 
@@ -74,8 +86,11 @@ class Landed:
     detail: str | None = None
 
 
-def land_source(ctx: RunContext, step: SourceStep) -> StepResult:
-    """Extract, validate and land ``step``'s source; the runner's entry point."""
+def land_source(ctx: RunContext, step: SourceStep, source: Source | None = None) -> StepResult:
+    """Extract, validate and land ``step``'s source; the runner's entry point.
+
+    ``source``: the one the plan read the range from (opened here when not given).
+    """
     from duckpipe.runner import StepResult
 
     known = None
@@ -83,8 +98,17 @@ def land_source(ctx: RunContext, step: SourceStep) -> StepResult:
         known = without_metadata(ctx.lake.schema(step.table))
     contract = Contract(step.config.contract, source=step.name, known=known)
 
+    if source is None:
+        source = make_source(
+            step.name,
+            step.config,
+            ctx.project.root,
+            storage_options=ctx.project.config.storage_options,
+        )
+    opened = source
+
     def attempt() -> Landed:
-        return _land_once(ctx, step, contract)
+        return _land_once(ctx, step, contract, opened)
 
     landed = call_with_retry(
         attempt, step.config.retry, what=f"sources.{step.name}", console=ctx.console
@@ -118,11 +142,8 @@ def land_source(ctx: RunContext, step: SourceStep) -> StepResult:
     return result
 
 
-def _land_once(ctx: RunContext, step: SourceStep, contract: Contract) -> Landed:
+def _land_once(ctx: RunContext, step: SourceStep, contract: Contract, source: Source) -> Landed:
     name, cfg = step.name, step.config
-    source = make_source(
-        name, cfg, ctx.project.root, storage_options=ctx.project.config.storage_options
-    )
     dead = DeadLetters(name, ctx.run_id)
     metadata = MetadataColumns(name, ctx.run_id, datetime.now(UTC))
     transform = Transform(contract, dead, None)  # metadata columns are added after staging

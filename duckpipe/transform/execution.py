@@ -55,7 +55,7 @@ class ModelBuild:
             ctx.engine.register(node.name, lake.dataset(node.name))
         compiled = compile_model(graph, node.name, incremental=incremental)
         write_compiled(ctx.project.root, compiled)
-        ensure_upstream(ctx.engine, graph, node.name, present)
+        ensure_upstream(ctx.engine, graph, node.name, present, ctx.other_lakes)
         check_externals(ctx.engine, graph, node, present)
         return cls(ctx, graph, node, compiled, lake)
 
@@ -133,7 +133,15 @@ def lake_for(ctx: RunContext, fmt: str | None) -> Sink:
     """The project's lake, or a lake of another table format under the same root."""
     if not fmt or fmt == ctx.project.config.format:
         return ctx.lake
-    return other_lake(ctx.project, fmt)
+    return _lake_of(ctx.other_lakes, ctx.project, fmt)
+
+
+def _lake_of(lakes: dict[str, Sink], project: Project, fmt: str) -> Sink:
+    """``lakes[fmt]``, opened (and kept there) at the first use."""
+    lake = lakes.get(fmt)
+    if lake is None:
+        lake = lakes[fmt] = other_lake(project, fmt)
+    return lake
 
 
 def other_lake(project: Project, fmt: str) -> Sink:
@@ -150,20 +158,32 @@ def other_lake(project: Project, fmt: str) -> Sink:
     )
 
 
-def attach_other_formats(engine: Engine, graph: ProjectGraph, names: list[str]) -> None:
-    """Register the lake tables of models written in another format than the project's."""
-    lakes: dict[str, Sink] = {}
+def attach_other_formats(
+    engine: Engine,
+    graph: ProjectGraph,
+    names: list[str],
+    lakes: dict[str, Sink] | None = None,
+) -> None:
+    """Register the lake tables of models written in another format than the project's.
+
+    ``lakes``: the run's lakes by format, opened there at their first use.
+    """
+    lakes = {} if lakes is None else lakes
     for name in names:
         fmt = graph.models[name].config.format
         if not fmt or fmt == graph.project.config.format:
             continue
-        lake = lakes.setdefault(fmt, other_lake(graph.project, fmt))
+        lake = _lake_of(lakes, graph.project, fmt)
         if lake.exists(name):
             engine.register(name, lake.dataset(name))
 
 
 def ensure_upstream(
-    engine: Engine, graph: ProjectGraph, name: str, present: set[str] | None = None
+    engine: Engine,
+    graph: ProjectGraph,
+    name: str,
+    present: set[str] | None = None,
+    lakes: dict[str, Sink] | None = None,
 ) -> None:
     """Define the views and load the seeds ``name`` reads that this process has not built.
 
@@ -185,13 +205,13 @@ def ensure_upstream(
         if node is None:
             continue
         if node.materialized == "ephemeral":
-            ensure_upstream(engine, graph, parent, present)
+            ensure_upstream(engine, graph, parent, present, lakes)
         elif node.materialized == "view":
-            ensure_upstream(engine, graph, parent, present)
+            ensure_upstream(engine, graph, parent, present, lakes)
             define_view(engine, graph, parent)
             present.add(parent.lower())
         else:
-            attach_other_formats(engine, graph, [parent])
+            attach_other_formats(engine, graph, [parent], lakes)
             if parent in engine.registered():
                 present.add(parent.lower())
                 continue
