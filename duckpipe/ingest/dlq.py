@@ -1,14 +1,26 @@
-"""The dead letter queue: rows a contract rejected, kept in the lake at ``_dlq/<source>``.
+"""The dead letter queue: rejected rows and messages, kept in the lake at ``_dlq/<name>``.
 
-Each record holds the reason, the column, the source, the run id, the time and the
-row's raw values as a JSON object. ``dlq_id`` is a hash of the source and the raw
-values, so the same rejected row is stored once however often it is re-extracted
-(a rerun after a crash, a replay that still fails).
+One writer, ``write_dead_letters``, serves batch sources and streams alike. Every
+record holds the reason, the column, the source, the run id, the time and the raw
+values (``dlq_schema``); records of Kafka messages add the message itself
+(``MESSAGE_COLUMNS``). Writing is exactly once, either way:
+
+- a batch source's ``dlq_id`` is a hash of the source and the row's raw values, so
+  ids already stored are skipped however often a row is re-extracted (a rerun after
+  a crash, a replay that still fails);
+- a stream's ``dlq_id`` is ``topic:partition:offset`` and the table's commit carries
+  the stream's position (up to where it is complete): the stream leaves out what that
+  position covers (``after``) and the writer commits the new one with the rows.
+
+A stream with ``dlq_topic:`` also sends its dead letters to Kafka, inside the
+producer transaction of its batch: ``topic_messages`` gives those messages (the
+original key, value and headers plus ``duckpipe.*`` headers saying where and why).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -18,9 +30,29 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-    from duckpipe.sinks.base import CommitResult, Sink
+    from duckpipe.sinks.base import CommitResult, Position, Sink
 
 DLQ_PREFIX = "_dlq"
+MESSAGE_COLUMNS = (
+    "_topic",
+    "_partition",
+    "_offset",
+    "_timestamp",
+    "_key",
+    "_headers",
+    "_value",
+    "_reason",
+)
+"""A rejected Kafka message: where it was read, the record itself, and why."""
+
+
+@dataclass(frozen=True)
+class TopicMessage:
+    """One message for a DLQ topic."""
+
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
 
 
 def dlq_table(source: str) -> str:
@@ -102,19 +134,97 @@ class DeadLetters:
             self._con = None
 
 
-def write_dead_letters(lake: Sink, table: str, records: pa.Table) -> CommitResult | None:
-    """Append ``records`` to the dead letter ``table``, skipping ids already stored."""
+def write_dead_letters(
+    lake: Sink, table: str, records: pa.Table, *, position: Position | None = None
+) -> CommitResult | None:
+    """Append ``records`` to the dead letter ``table`` exactly once; None when nothing was new.
+
+    Without ``position`` the ids already stored are skipped. With ``position`` (a
+    stream's offsets), the caller has left out the records its stored position covers,
+    and ``position`` is committed with the rows, so the table is not read.
+    """
     import pyarrow.compute as pc
 
     if records.num_rows == 0:
         return None
-    if lake.exists(table):
+    if position is None and lake.exists(table):
         stored = lake.dataset(table).to_table(columns=["dlq_id"]).column("dlq_id")
         records = records.filter(pc.invert(pc.is_in(records.column("dlq_id"), stored)))
     records = _unique_ids(records)
     if records.num_rows == 0:
         return None
-    return lake.write(table, records, mode="append")
+    return lake.write(table, records, mode="append", position=position, schema_mode="evolve")
+
+
+def message_records(rejects: pa.Table, source: str, run_id: str) -> pa.Table:
+    """DLQ records of rejected Kafka messages (``MESSAGE_COLUMNS``): the common columns, then the message."""
+    import pyarrow as pa
+
+    n = rejects.num_rows
+    ids = [
+        f"{t}:{p}:{o}"
+        for t, p, o in zip(
+            rejects.column("_topic").to_pylist(),
+            rejects.column("_partition").to_pylist(),
+            rejects.column("_offset").to_pylist(),
+            strict=True,
+        )
+    ]
+    raw = [
+        None if v is None else v.decode("utf-8", "replace")
+        for v in rejects.column("_value").to_pylist()
+    ]
+    common = pa.table(
+        {
+            "dlq_id": pa.array(ids, pa.string()),
+            "source": pa.array([source] * n, pa.string()),
+            "run_id": pa.array([run_id] * n, pa.string()),
+            "failed_at": pa.array([datetime.now(UTC)] * n, pa.timestamp("us", tz="UTC")),
+            "reason": rejects.column("_reason").cast(pa.string()),
+            "column_name": pa.array([None] * n, pa.string()),
+            "raw": pa.array(raw, pa.string()),
+        },
+        schema=dlq_schema(),
+    )
+    for name in MESSAGE_COLUMNS[:-1]:
+        common = common.append_column(name, rejects.column(name))
+    return common
+
+
+def after(rows: pa.Table, recorded: dict[tuple[str, int], int]) -> pa.Table:
+    """The message ``rows`` at or after ``recorded`` in their partition (the rest are written)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not recorded or not rows.num_rows:
+        return rows
+    keys = pc.binary_join_element_wise(
+        rows.column("_topic"), pc.cast(rows.column("_partition"), pa.string()), "\x00"
+    )
+    names = [f"{t}\x00{p}" for (t, p) in recorded]
+    index = pc.index_in(keys, value_set=pa.array(names, pa.string()))
+    floors = pc.take(pa.array(list(recorded.values()), pa.int64()), index)
+    keep = pc.or_kleene(pc.is_null(floors), pc.greater_equal(rows.column("_offset"), floors))
+    return rows.filter(pc.fill_null(keep, True))
+
+
+def topic_messages(rejects: pa.Table, stream: str) -> list[TopicMessage]:
+    """The DLQ topic's messages for rejected Kafka messages: their key and value, headers saying why."""
+    return [
+        TopicMessage(
+            key=row["_key"],
+            value=row["_value"],
+            headers=[
+                *((h["key"], h["value"]) for h in row["_headers"] or []),
+                ("duckpipe.stream", stream.encode()),
+                ("duckpipe.reason", str(row["_reason"]).encode()),
+                ("duckpipe.topic", row["_topic"].encode()),
+                ("duckpipe.partition", str(row["_partition"]).encode()),
+                ("duckpipe.offset", str(row["_offset"]).encode()),
+            ],
+        )
+        for row in rejects.select(list(MESSAGE_COLUMNS)).to_pylist()
+    ]
 
 
 def read_dead_letters(lake: Sink, source: str) -> pa.Table:

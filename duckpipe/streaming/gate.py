@@ -188,7 +188,6 @@ class StreamGate:
         import pyarrow.compute as pc
 
         from duckpipe.quality.checker import strip_sql
-        from duckpipe.streaming.dlq import DLQ_COLUMNS
 
         missing = [c for c in ROW_KEY if c not in result.output.column_names]
         if missing:
@@ -219,8 +218,9 @@ class StreamGate:
         record_keys = _keys(records)
         dead = records.filter(pc.is_in(record_keys, value_set=failed))
         why = ["; ".join(reasons[k]) for k in _keys(dead).to_pylist()]
-        dead = dead.select(list(DLQ_COLUMNS[:-1])).append_column("_reason", pa.array(why))
         schema = result.rejects.schema
+        message = [c for c in schema.names if c != "_reason"]
+        dead = dead.select(message).append_column("_reason", pa.array(why, pa.string()))
         dead = dead.select(schema.names).cast(schema)
         rejects = pa.concat_tables([result.rejects, dead])
         self.console.event(

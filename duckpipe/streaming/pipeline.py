@@ -41,7 +41,7 @@ if TYPE_CHECKING:
         TransactionalProducer,
     )
     from duckpipe.streaming.decode import Decoded, JsonDecoder
-    from duckpipe.streaming.dlq import DeadLetters
+    from duckpipe.streaming.dlq import StreamDeadLetters
     from duckpipe.streaming.gate import StreamGate
     from duckpipe.streaming.topics import TopicOutputs
     from duckpipe.streaming.windows import Windower
@@ -90,7 +90,7 @@ class StreamPipeline:
         from duckpipe.sinks import open_sink
         from duckpipe.sources.kafka import kafka_settings
         from duckpipe.streaming.backends import open_consumer
-        from duckpipe.streaming.dlq import DeadLetters
+        from duckpipe.streaming.dlq import StreamDeadLetters
 
         self.console = self.kafka.console = console
         project = self.project
@@ -103,7 +103,7 @@ class StreamPipeline:
         )
         self.engine: Engine = Engine(threads=duckdb_threads())
         self.engine.execute("set TimeZone = 'UTC'")
-        self.dead: DeadLetters = DeadLetters(self.sink, self.name)
+        self.dead: StreamDeadLetters = StreamDeadLetters(self.sink, self.name)
         settings = kafka_settings(
             self.source,
             group_id=stream_group(self.source, self.name),
@@ -234,12 +234,11 @@ class StreamPipeline:
             else:
                 output = data
             emitted = 0
-        from duckpipe.streaming.dlq import DLQ_COLUMNS
+        from duckpipe.ingest.dlq import MESSAGE_COLUMNS
 
         empty = records.schema.empty_table().append_column("_reason", pa.array([], pa.string()))
-        dead = [
-            p.select(list(DLQ_COLUMNS)).cast(empty.select(list(DLQ_COLUMNS)).schema) for p in parts
-        ]
+        columns = list(MESSAGE_COLUMNS)
+        dead = [p.select(columns).cast(empty.select(columns).schema) for p in parts]
         result = BatchResult(output, pa.concat_tables(dead) if dead else empty, emitted)
         return result if self.gate is None else self.gate.audit(result, records)
 

@@ -21,10 +21,6 @@ def writer_id(stream: str) -> str:
     return f"stream:{stream}"
 
 
-def dlq_table(stream: str) -> str:
-    return f"_dlq/{stream}"
-
-
 def nest(offsets: Offsets) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for (topic, partition), offset in sorted(offsets.items()):

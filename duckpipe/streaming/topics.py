@@ -42,7 +42,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from duckpipe.errors import ConfigError, DuckpipeError, SourceError, StreamError, StreamFenced
-from duckpipe.streaming.dlq import DLQ_COLUMNS, after
+from duckpipe.ingest.dlq import after, topic_messages
 from duckpipe.streaming.messages import encode, key_columns
 
 if TYPE_CHECKING:
@@ -214,12 +214,9 @@ class TopicOutputs:
                 for m in messages:
                     producer.send(self.config.topic, m.value, key=m.key, headers=list(m.headers))
             if self.config.dlq_topic is not None:
-                for row in dead.select(list(DLQ_COLUMNS)).to_pylist():
+                for letter in topic_messages(dead, self.stream):
                     producer.send(
-                        self.config.dlq_topic,
-                        row["_value"],
-                        key=row["_key"],
-                        headers=self._dlq_headers(row),
+                        self.config.dlq_topic, letter.value, key=letter.key, headers=letter.headers
                     )
             producer.send_offsets(offsets, group_metadata, metadata)
             producer.commit()
@@ -227,16 +224,6 @@ class TopicOutputs:
             with contextlib.suppress(Exception):  # the original error says what went wrong
                 producer.abort()
             raise
-
-    def _dlq_headers(self, row: dict[str, Any]) -> list[tuple[str, bytes]]:
-        return [
-            *((h["key"], h["value"]) for h in row["_headers"] or []),
-            ("duckpipe.stream", self.stream.encode()),
-            ("duckpipe.reason", str(row["_reason"]).encode()),
-            ("duckpipe.topic", row["_topic"].encode()),
-            ("duckpipe.partition", str(row["_partition"]).encode()),
-            ("duckpipe.offset", str(row["_offset"]).encode()),
-        ]
 
     def _unpublished_windows(self, output: pa.Table) -> pa.Table:
         """Emit-on-close windows ending after the published watermark (the rest were published)."""

@@ -6,9 +6,10 @@ import pyarrow as pa
 import pytest
 
 from duckpipe.errors import ConfigError
+from duckpipe.ingest.dlq import after
 from duckpipe.sinks import open_sink
 from duckpipe.streaming.batch import in_order
-from duckpipe.streaming.dlq import DeadLetters, after
+from duckpipe.streaming.dlq import StreamDeadLetters
 from duckpipe.streaming.position import StreamPosition, parse_from_offsets
 from tests.streaming.helpers import raw
 
@@ -99,10 +100,10 @@ def rejects(offsets: list[int]) -> pa.Table:
 
 def test_dead_letters_are_written_once_per_offset():
     sink = open_sink("memory://dlq-once")
-    dead = DeadLetters(sink, "clicks")
+    dead = StreamDeadLetters(sink, "clicks")
     dead.resume()
     assert dead.write(rejects([1, 3]), {("t", 0): 4}, "run-1") == 2
-    again = DeadLetters(sink, "clicks")  # a restart re-reads the same batch
+    again = StreamDeadLetters(sink, "clicks")  # a restart re-reads the same batch
     again.resume()
     assert again.recorded == {("t", 0): 4}
     assert again.write(rejects([1, 3, 5]), {("t", 0): 6}, "run-2") == 1
