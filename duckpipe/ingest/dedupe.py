@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from duckpipe.core.sql import quote
+
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
 ORDINAL = "__duckpipe_ordinal"
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _connection(rows: pa.Table) -> duckdb.DuckDBPyConnection:
@@ -35,7 +33,7 @@ def duplicate_keys(rows: pa.Table, keys: list[str]) -> int:
         return 0
     con = _connection(rows)
     try:
-        by = ", ".join(_quote(k) for k in keys)
+        by = ", ".join(quote(k) for k in keys)
         found = con.sql(
             f"SELECT count(*) FROM (SELECT 1 FROM staged GROUP BY {by} HAVING count(*) > 1)"
         ).fetchall()
@@ -51,8 +49,8 @@ def latest_per_key(rows: pa.Table, keys: list[str], watermark: str | None) -> pa
     numbered = rows.append_column(ORDINAL, pa.array(range(rows.num_rows), pa.int64()))
     con = _connection(numbered)
     try:
-        by = ", ".join(_quote(k) for k in keys)
-        order = f"{_quote(watermark)} DESC NULLS LAST, " if watermark else ""
+        by = ", ".join(quote(k) for k in keys)
+        order = f"{quote(watermark)} DESC NULLS LAST, " if watermark else ""
         kept = con.sql(
             f"""SELECT * EXCLUDE ({ORDINAL}) FROM staged
                 QUALIFY row_number() OVER (PARTITION BY {by} ORDER BY {order}{ORDINAL} DESC) = 1

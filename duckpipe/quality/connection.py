@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
+from duckpipe.core.sql import quote
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -61,7 +63,7 @@ def _bind(
         return
     # a temporary table of the engine's connection, or a view that reads the dataset's own
     # published name (an incremental model): check a materialized copy
-    con.register(dataset, engine.arrow(f"select * from {_quote(staged)}"))
+    con.register(dataset, engine.arrow(f"select * from {quote(staged)}"))
 
 
 def _visible_as_view(con: duckdb.DuckDBPyConnection, dataset: str, staged: str) -> bool:
@@ -69,15 +71,11 @@ def _visible_as_view(con: duckdb.DuckDBPyConnection, dataset: str, staged: str) 
 
     try:
         con.execute(
-            f"create or replace temp view {_quote(dataset)} as select * from {_quote(staged)}"
+            f"create or replace temp view {quote(dataset)} as select * from {quote(staged)}"
         )
-        con.execute(f"select * from {_quote(dataset)} limit 0")
+        con.execute(f"select * from {quote(dataset)} limit 0")
         return True
     except duckdb.Error:
         with suppress(duckdb.Error):
-            con.execute(f"drop view if exists temp.main.{_quote(dataset)}")
+            con.execute(f"drop view if exists temp.main.{quote(dataset)}")
         return False
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from duckpipe.core.sql import quote
 from duckpipe.errors import SinkError
 
 if TYPE_CHECKING:
@@ -30,10 +31,6 @@ class MergeOutcome:
     updated: int
     deleted: int
     copied: int
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def check_keys(spec: MergeSpec, table: str, target: list[str], source: list[str]) -> None:

@@ -7,12 +7,13 @@ written to ``target/compiled/<model path>`` as dbt does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from duckpipe.errors import ModelError
 from duckpipe.transform.diagnostics import SourceMap
-from duckpipe.transform.graph import EPHEMERAL_PREFIX, project_graph
+from duckpipe.transform.graph import EPHEMERAL_PREFIX, compiled_path, project_graph
+from duckpipe.transform.steps import plan_models
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -21,8 +22,6 @@ if TYPE_CHECKING:
     from duckpipe.project import Project
     from duckpipe.transform.graph import ProjectGraph
     from duckpipe.transform.render import Rendered
-
-COMPILED_DIR = PurePosixPath("target/compiled")
 
 
 @dataclass(frozen=True)
@@ -34,11 +33,6 @@ class Compiled:
     sql: str
     source_map: SourceMap
     incremental: bool = False
-
-
-def compiled_path(model_path: str) -> str:
-    """Where the compiled SQL of ``models/x/y.sql`` is written, relative to the project."""
-    return str(COMPILED_DIR / PurePosixPath(model_path))
 
 
 def compile_model(graph: ProjectGraph, name: str, *, incremental: bool = False) -> Compiled:
@@ -177,7 +171,6 @@ def compile_project(
     (``is_incremental()`` is true for an incremental model whose table exists)."""
     from duckpipe.errors import DuckpipeError
     from duckpipe.plan import ModelStep
-    from duckpipe.transform.steps import plan_models
 
     graph = project_graph(project)
     outcomes = []

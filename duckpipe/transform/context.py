@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from duckpipe.core.sql import quote
 from duckpipe.errors import ModelError, ProjectError
 
 _MISSING = object()
@@ -193,10 +194,6 @@ def returning(macro: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 def dbt_globals(threads: int) -> dict[str, Any]:
     """The names every model and macro template can use."""
     return {
@@ -221,7 +218,7 @@ def dbt_globals(threads: int) -> dict[str, Any]:
             raise_not_implemented=_raise_compiler_error,
         ),
         "modules": SimpleNamespace(datetime=datetime, re=re, itertools=itertools),
-        "adapter": SimpleNamespace(quote=_quote),
+        "adapter": SimpleNamespace(quote=quote),
         "execute": True,
         "flags": SimpleNamespace(FULL_REFRESH=False, WHICH="run"),
     }

@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from duckpipe.core.sql import quote
 from duckpipe.errors import ModelError, ProjectError, did_you_mean
 from duckpipe.transform.compile import Compiled, compile_model, write_compiled
 from duckpipe.transform.diagnostics import duckdb_error, snippet
+from duckpipe.transform.graph import STAGED_PREFIX
+from duckpipe.transform.seeds import register_seed
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -23,12 +26,6 @@ if TYPE_CHECKING:
     from duckpipe.runner import RunContext
     from duckpipe.sinks.base import Sink
     from duckpipe.transform.graph import ModelNode, ProjectGraph
-
-STAGED_PREFIX = "__duckpipe_staged__"
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass
@@ -190,8 +187,6 @@ def ensure_upstream(
     Tables and incremental models must already be in the lake (a selection that leaves
     them out reads their last published version). ``present``: the engine's names, lower case.
     """
-    from duckpipe.transform.seeds import register_seed
-
     if present is None:
         present = {n.lower() for n in engine.names()}
     for parent in sorted(graph.parents(name)):

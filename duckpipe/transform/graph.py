@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from duckpipe.project import ModelFile, Project
 
 EPHEMERAL_PREFIX = "__dbt__cte__"
+STAGED_PREFIX = "__duckpipe_staged__"  # a step's output before its checks pass
 SOURCE_PREFIX = "source:"  # sources share no name space with models: "source:orders"
+COMPILED_DIR = PurePosixPath("target/compiled")
 
 
 @dataclass
@@ -113,6 +115,11 @@ class ProjectGraph:
 
 
 _CACHE: dict[int, tuple[weakref.ref[Any], ProjectGraph]] = {}
+
+
+def compiled_path(model_path: str) -> str:
+    """Where the compiled SQL of ``models/x/y.sql`` is written, relative to the project."""
+    return str(COMPILED_DIR / PurePosixPath(model_path))
 
 
 def project_graph(project: Project) -> ProjectGraph:

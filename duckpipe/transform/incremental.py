@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from duckpipe.core.sql import quote
 from duckpipe.errors import ColumnTypeError, ConfigError, ModelError
 from duckpipe.sinks.base import MergeSpec
-from duckpipe.transform.execution import ModelBuild, quote
+from duckpipe.transform.execution import ModelBuild
 from duckpipe.transform.materialize import blocked, build_table, publish
 
 if TYPE_CHECKING:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from duckpipe.transform.execution import ModelBuild, quote
+from duckpipe.core.sql import quote
+from duckpipe.transform.execution import ModelBuild
 
 if TYPE_CHECKING:
     import pyarrow as pa

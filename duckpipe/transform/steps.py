@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from duckpipe.plan import ModelStep, SeedStep
-from duckpipe.transform.compile import compiled_path
-from duckpipe.transform.graph import SOURCE_PREFIX, project_graph
+from duckpipe.transform.graph import SOURCE_PREFIX, compiled_path, project_graph
 from duckpipe.transform.select import select_nodes
 
 if TYPE_CHECKING:
