@@ -38,7 +38,7 @@ from duckpipe.ingest.dlq import DeadLetters, write_dead_letters
 from duckpipe.ingest.lake_types import LakeTypes
 from duckpipe.ingest.metadata import METADATA_COLUMNS, MetadataColumns
 from duckpipe.ingest.retry import call_with_retry
-from duckpipe.ingest.watermarks import Watermark
+from duckpipe.sources.watermarks import Watermark
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -1,4 +1,7 @@
-"""Sources, chosen by type or URI scheme: postgresql://, files (paths, s3:// globs), memory://, kafka://."""
+"""Sources, chosen by type or URI scheme: postgresql://, files (paths, s3:// globs), memory://, kafka://.
+
+``watermarks`` holds a source's position (the highest watermark value landed) and lookback.
+"""
 
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from duckpipe.errors import SourceError, did_you_mean
-from duckpipe.ingest.watermarks import MaxTracker, Watermark, kind_of, parse_lookback
 from duckpipe.sources.base import Extraction, ExtractRange
+from duckpipe.sources.watermarks import MaxTracker, Watermark, kind_of, parse_lookback
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -14,13 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from duckpipe.errors import ConfigError, SourceError, TransientSourceError, did_you_mean
 from duckpipe.ingest.retry import is_transient
-from duckpipe.ingest.watermarks import (
-    MaxTracker,
-    Watermark,
-    bound_text,
-    kind_of,
-    parse_lookback,
-)
 from duckpipe.sources.base import Extraction, ExtractRange
 from duckpipe.sources.pg_types import (
     DEFAULT_NUMERIC_SCALE,
@@ -28,6 +21,13 @@ from duckpipe.sources.pg_types import (
     scaled_numerics,
     target_schema,
     wide_numerics,
+)
+from duckpipe.sources.watermarks import (
+    MaxTracker,
+    Watermark,
+    bound_text,
+    kind_of,
+    parse_lookback,
 )
 
 if TYPE_CHECKING:

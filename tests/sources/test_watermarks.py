@@ -5,7 +5,7 @@ import pyarrow as pa
 import pytest
 
 from duckpipe.errors import ConfigError
-from duckpipe.ingest.watermarks import MaxTracker, Watermark, parse_lookback
+from duckpipe.sources.watermarks import MaxTracker, Watermark, parse_lookback
 
 
 @pytest.mark.parametrize(
