@@ -27,6 +27,7 @@ _API: dict[str, str] = {
     "make_plan": "duckpipe.runner",
     "check_project": "duckpipe.check",
     "open_query_engine": "duckpipe.query",
+    "replay_dead_letters": "duckpipe.dlq",
     "open_sink": "duckpipe.sinks",
     "Position": "duckpipe.sinks.base",
     "MergeSpec": "duckpipe.sinks.base",

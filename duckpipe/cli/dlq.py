@@ -20,24 +20,17 @@ def command() -> None:
 @click.pass_context
 def list_command(ctx: click.Context, fmt: str) -> None:
     """Every source with dead letters: how many, and why."""
-    from collections import Counter
+    from duckpipe.dlq import dead_letter_queues
 
-    from duckpipe.ingest.dlq import dlq_sources, read_dead_letters
-
-    lake = project_from(ctx).open_lake()
-    rows = []
-    for source in dlq_sources(lake):
-        letters = read_dead_letters(lake, source)
-        reasons = Counter(letters.column("reason").to_pylist()).most_common(3)
-        newest = max(letters.column("failed_at").to_pylist(), default=None)
-        rows.append(
-            (
-                source,
-                letters.num_rows,
-                "; ".join(f"{n} x {r}" for r, n in reasons),
-                newest.isoformat(timespec="seconds") if newest else "",
-            )
+    rows = [
+        (
+            q.source,
+            q.rows,
+            "; ".join(f"{n} x {r}" for r, n in q.top_reasons),
+            q.newest.isoformat(timespec="seconds") if q.newest else "",
         )
+        for q in dead_letter_queues(project_from(ctx))
+    ]
     console_for(fmt).table("dead letters", ["source", "rows", "top reasons", "newest"], rows)
 
 
@@ -48,12 +41,9 @@ def list_command(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def show_command(ctx: click.Context, source: str, limit: int, fmt: str) -> None:
     """The dead letters of SOURCE: reason, column, run, time and raw values."""
-    from duckpipe.ingest.dlq import read_dead_letters
-    from duckpipe.ingest.replay import source_config
+    from duckpipe.dlq import dead_letters
 
-    project = project_from(ctx)
-    source_config(project, source)
-    letters = read_dead_letters(project.open_lake(), source)
+    letters = dead_letters(project_from(ctx), source)
     shown = letters.slice(0, limit).to_pylist()
     rows = [
         (
@@ -77,22 +67,10 @@ def show_command(ctx: click.Context, source: str, limit: int, fmt: str) -> None:
 @click.pass_context
 def replay_command(ctx: click.Context, source: str, fmt: str) -> None:
     """Land the dead letters of SOURCE that pass its contract now (after a fix)."""
-    from duckpipe.engine import Engine
-    from duckpipe.ingest.replay import replay, source_config
-    from duckpipe.plan import RunOptions
-    from duckpipe.runner import RunContext, new_run_id
+    from duckpipe.dlq import replay_dead_letters
 
-    project = project_from(ctx)
-    source_config(project, source)
     console = console_for(fmt)
-    lake = project.open_lake()
-    engine = Engine()
-    try:
-        engine.attach_lake(lake)
-        run = RunContext(project, engine, lake, new_run_id(), RunOptions(), console)
-        result = replay(run, source)
-    finally:
-        engine.close()
+    result = replay_dead_letters(project_from(ctx), source, console=console)
     summary = {
         "source": result.source,
         "table": result.table,
