@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _API: dict[str, str] = {
     "Engine": "duckpipe.engine",
-    "DuckpipeError": "duckpipe.errors",
+    "DuckpipeError": "duckpipe.core.errors",
     "ProjectConfig": "duckpipe.config",
     "load_config": "duckpipe.config",
     "Project": "duckpipe.project",

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from duckpipe.core.errors import QualityError, did_you_mean
+from duckpipe.core.history import RunHistory, RunRecord, StepRecord
 from duckpipe.core.run_ids import new_run_id
-from duckpipe.errors import QualityError, did_you_mean
-from duckpipe.history import RunHistory, RunRecord, StepRecord
 from duckpipe.project import Project, landed_table
 
 if TYPE_CHECKING:
-    from duckpipe.console import Console
+    from duckpipe.core.console import Console
     from duckpipe.quality.results import CheckResult
 
 
@@ -52,7 +52,7 @@ def check_project(
 
     Failing rows go to the quarantine tables; results go to the run history.
     """
-    from duckpipe.console import NullConsole
+    from duckpipe.core.console import NullConsole
     from duckpipe.quality.checker import run_checks
     from duckpipe.quality.connection import checks_connection
     from duckpipe.quality.datasets import known_datasets, validate_suite

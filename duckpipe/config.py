@@ -24,8 +24,8 @@ from pydantic import (
 )
 
 from duckpipe.core import units
+from duckpipe.core.errors import ConfigError, did_you_mean
 from duckpipe.core.yaml import compose_yaml, construct_unique
-from duckpipe.errors import ConfigError, did_you_mean
 
 CONFIG_FILE = "duckpipe.yml"
 _ENV_VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import ModelError, ProjectError, did_you_mean
+from duckpipe.core.errors import ModelError, ProjectError, did_you_mean
 
 if TYPE_CHECKING:
     import duckdb
@@ -78,7 +78,7 @@ class Engine:
         ``version_of`` maps table names to a version number or timestamp (time travel).
         A table that has no such version is left out; a query that names it gets that error.
         """
-        from duckpipe.errors import SinkError
+        from duckpipe.core.errors import SinkError
 
         attached = []
         for table in sink.tables():

@@ -17,12 +17,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import DuckpipeError
-from duckpipe.history import StepRecord
+from duckpipe.core.errors import DuckpipeError
+from duckpipe.core.history import StepRecord
 
 if TYPE_CHECKING:
     from duckpipe.config import MaintenanceConfig
-    from duckpipe.console import Console
+    from duckpipe.core.console import Console
     from duckpipe.sinks.base import Sink
 
 

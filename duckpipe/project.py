@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from duckpipe.config import CONFIG_FILE, ProjectConfig, load_config
-from duckpipe.errors import ProjectError
+from duckpipe.core.errors import ProjectError
 
 if TYPE_CHECKING:
     from duckpipe.config import SourceConfig

@@ -51,7 +51,7 @@ def write_result(
         for row in table.to_pylist():
             stream.write(json.dumps(row, default=str) + "\n")
         return
-    from duckpipe.console import RichConsole
+    from duckpipe.core.console import RichConsole
 
     rows = [list(r.values()) for r in table.slice(0, limit).to_pylist()]
     RichConsole(stream).table("", table.column_names, rows)

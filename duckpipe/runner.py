@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.console import Console, NullConsole
+from duckpipe.core.console import Console, NullConsole
+from duckpipe.core.errors import DuckpipeError
+from duckpipe.core.history import RunHistory, RunRecord, StepRecord
 from duckpipe.core.run_ids import new_run_id
-from duckpipe.errors import DuckpipeError
-from duckpipe.history import RunHistory, RunRecord, StepRecord
 from duckpipe.plan import ModelStep, Plan, RunOptions, SeedStep, SourceStep, Step, build_plan
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ def run_project(
     failed = [s for s in record.steps if s.status in ("failed", "blocked")]
     record.status = "failed" if failed else "success"
     record.finished_at = datetime.now(UTC).isoformat()
-    from duckpipe.history import RunHistory
+    from duckpipe.core.history import RunHistory
 
     RunHistory(project.state_dir).append(record)
     return RunReport(record, plan, time.perf_counter() - started)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from duckpipe.errors import ProjectError, did_you_mean
+from duckpipe.core.errors import ProjectError, did_you_mean
 
 KAFKA = (
     "a Kafka broker: export KAFKA_BOOTSTRAP=host:port "

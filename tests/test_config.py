@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from duckpipe.config import load_config, parse_config
-from duckpipe.errors import ConfigError
+from duckpipe.core.errors import ConfigError
 
 
 def test_minimal_config_gets_defaults() -> None:

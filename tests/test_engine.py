@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
+from duckpipe.core.errors import ModelError, ProjectError
 from duckpipe.engine import Engine
-from duckpipe.errors import ModelError, ProjectError
 
 
 def test_register_query_and_replace() -> None:

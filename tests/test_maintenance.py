@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from duckpipe.config import parse_config
-from duckpipe.errors import ConfigError
+from duckpipe.core.errors import ConfigError
 from duckpipe.project import load_project
 from duckpipe.runner import run_project
 

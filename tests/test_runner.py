@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from duckpipe.history import RunHistory
+from duckpipe.core.history import RunHistory
 from duckpipe.plan import RunOptions
 from duckpipe.project import load_project
 from duckpipe.runner import make_plan, run_project

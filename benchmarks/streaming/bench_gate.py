@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from duckpipe.console import NullConsole  # noqa: E402
+from duckpipe.core.console import NullConsole  # noqa: E402
 from duckpipe.project import load_project  # noqa: E402
 from duckpipe.streaming import StreamOptions, run_stream  # noqa: E402
 from tests.services.kafka import KafkaService  # noqa: E402

@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from duckpipe.console import NullConsole  # noqa: E402
+from duckpipe.core.console import NullConsole  # noqa: E402
 from duckpipe.project import load_project  # noqa: E402
 from duckpipe.streaming import StreamOptions, StreamRunner  # noqa: E402
 from duckpipe.streaming.backends import BEGINNING, KafkaSettings, open_consumer  # noqa: E402

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_gate import fill  # noqa: E402
 
-from duckpipe.console import NullConsole  # noqa: E402
+from duckpipe.core.console import NullConsole  # noqa: E402
 from duckpipe.project import load_project  # noqa: E402
 from duckpipe.streaming import StreamOptions, run_stream  # noqa: E402
 from duckpipe.streaming.messages import encode  # noqa: E402

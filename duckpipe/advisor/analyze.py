@@ -23,8 +23,8 @@ from duckpipe.advisor.report import Report
 from duckpipe.advisor.rules import Context, run_rules
 from duckpipe.advisor.storage import LakeLocation, open_location
 from duckpipe.advisor.usage import ProjectUsage, project_usage
-from duckpipe.console import Console, NullConsole
-from duckpipe.errors import ConfigError, DuckpipeError
+from duckpipe.core.console import Console, NullConsole
+from duckpipe.core.errors import ConfigError, DuckpipeError
 
 if TYPE_CHECKING:
     from duckpipe.project import Project

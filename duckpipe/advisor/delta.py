@@ -20,7 +20,7 @@ from duckpipe.advisor.parquet import (
     row_group_facts,
     sample,
 )
-from duckpipe.errors import SinkError
+from duckpipe.core.errors import SinkError
 
 if TYPE_CHECKING:
     from duckpipe.advisor.prices import Thresholds

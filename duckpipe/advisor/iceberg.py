@@ -16,7 +16,7 @@ from duckpipe.advisor.facts import (
     clustering_depth,
 )
 from duckpipe.advisor.parquet import read_footers, row_group_facts, sample
-from duckpipe.errors import SinkError
+from duckpipe.core.errors import SinkError
 
 if TYPE_CHECKING:
     from pyiceberg.table import Table

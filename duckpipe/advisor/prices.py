@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from duckpipe.errors import ConfigError, did_you_mean
+from duckpipe.core.errors import ConfigError, did_you_mean
 
 KiB = 1024
 MiB = 1024 * KiB

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from duckpipe.errors import ConfigError, SinkError
+from duckpipe.core.errors import ConfigError, SinkError
 from duckpipe.sinks.storage import StorageConfig, filesystem
 
 if TYPE_CHECKING:

@@ -252,7 +252,7 @@ def _history(
 ) -> tuple[dict[str, int], float | None, int, float | None]:
     """Model runs, run hours and project runs over the last 30 days of the local history,
     and when its first run started."""
-    from duckpipe.history import RunHistory
+    from duckpipe.core.history import RunHistory
 
     runs = RunHistory(project.state_dir).runs()
     if not runs:

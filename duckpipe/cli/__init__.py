@@ -86,7 +86,7 @@ class LazyGroup(click.Group):
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0] if args else ""
         if name and not name.startswith("-") and name not in COMMANDS:
-            from duckpipe.errors import did_you_mean
+            from duckpipe.core.errors import did_you_mean
 
             hint = did_you_mean(name, COMMANDS) or "see `duckpipe --help`"
             ctx.fail(f"unknown command '{name}' ({hint})")
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo("aborted", err=True)
         sys.exit(130)
     except Exception as exc:
-        from duckpipe.errors import DuckpipeError
+        from duckpipe.core.errors import DuckpipeError
 
         if debug:
             raise

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from duckpipe.console import Console
+    from duckpipe.core.console import Console
     from duckpipe.project import Project
 
 
@@ -18,7 +18,7 @@ def project_from(ctx: click.Context) -> Project:
 
 
 def console_for(fmt: str = "table") -> Console:
-    from duckpipe.console import JsonConsole, RichConsole
+    from duckpipe.core.console import JsonConsole, RichConsole
 
     return JsonConsole() if fmt == "json" else RichConsole()
 

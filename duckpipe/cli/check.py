@@ -61,7 +61,7 @@ def command(
 
 
 def _print_report(report: CheckReport) -> None:
-    from duckpipe.console import RichConsole
+    from duckpipe.core.console import RichConsole
 
     console = RichConsole()
     rows = [
@@ -128,7 +128,7 @@ def _cell(value: object) -> str | None:
 
 def _show_trend(project: Project, check: str, select: tuple[str, ...], fmt: str) -> None:
     from duckpipe.check import check_trend
-    from duckpipe.console import RichConsole
+    from duckpipe.core.console import RichConsole
 
     dataset = select[0] if len(select) == 1 else None
     points = check_trend(project, check, dataset=dataset)

@@ -80,8 +80,8 @@ def command(
     from duckpipe.advisor.prices import load_prices, read_prices_file
     from duckpipe.advisor.render import write_report
     from duckpipe.config import CONFIG_FILE
-    from duckpipe.console import RichConsole
-    from duckpipe.errors import ConfigError
+    from duckpipe.core.console import RichConsole
+    from duckpipe.core.errors import ConfigError
     from duckpipe.project import load_project
 
     options = _storage_options(storage_option)

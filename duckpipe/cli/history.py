@@ -15,7 +15,7 @@ from duckpipe.cli._common import console_for, format_option, project_from
 @click.pass_context
 def command(ctx: click.Context, limit: int, fmt: str) -> None:
     """Show the latest runs with their status and row counts."""
-    from duckpipe.history import RunHistory
+    from duckpipe.core.history import RunHistory
 
     runs = RunHistory(project_from(ctx).state_dir).runs(limit)
     if fmt == "json":

@@ -122,7 +122,7 @@ def zorder(
     ctx: click.Context, name: str, columns: tuple[str, ...], target_size: str, fmt: str
 ) -> None:
     """Cluster NAME's files along a Z-order curve of the columns (Delta)."""
-    from duckpipe.errors import SinkError
+    from duckpipe.core.errors import SinkError
 
     lake = _lake(ctx)
     if not lake.capabilities.supports_zorder:
@@ -162,7 +162,7 @@ def parse_size(text: str) -> int:
     >>> parse_size("128MB"), parse_size("1GB"), parse_size("4096")
     (134217728, 1073741824, 4096)
     """
-    from duckpipe.errors import ConfigError
+    from duckpipe.core.errors import ConfigError
 
     try:
         return units.parse_size(text)

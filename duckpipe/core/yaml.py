@@ -4,16 +4,16 @@ Plain PyYAML keeps the second value of a duplicated key. Every YAML file duckpip
 reads (``duckpipe.yml``, ``models/*.yml``, ``--prices``, model headers, checks
 files) goes through here, so the error names the file, the key path, both lines
 and a fix. ``error`` is the exception type the calling module raises (called as
-``error(message, where=..., hint=...)``, as every ``duckpipe.errors`` type is), so
+``error(message, where=..., hint=...)``, as every ``duckpipe.core.errors`` type is), so
 this floor module imports nothing else of duckpipe.
 
->>> from duckpipe.errors import ConfigError
+>>> from duckpipe.core.errors import ConfigError
 >>> load_yaml("a: 1\\nb: {c: 2}\\n", file="x.yml", error=ConfigError)
 {'a': 1, 'b': {'c': 2}}
 >>> load_yaml("a:\\n  b: 1\\n  b: 2\\n", file="x.yml", error=ConfigError)
 Traceback (most recent call last):
 ...
-duckpipe.errors.ConfigError: x.yml:3: duplicate key 'a.b' (first at line 2, again at line 3); \
+duckpipe.core.errors.ConfigError: x.yml:3: duplicate key 'a.b' (first at line 2, again at line 3); \
 YAML would keep only the second (hint: merge the two 'b:' entries into one, or delete the one \
 you do not mean)
 """
@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-#: an exception type of ``duckpipe.errors``: ``error(message, where=..., hint=...)``
+#: an exception type of ``duckpipe.core.errors``: ``error(message, where=..., hint=...)``
 ErrorType = Callable[..., Exception]
 
 

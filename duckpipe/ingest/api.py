@@ -30,14 +30,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from duckpipe.config import ContractConfig, RetryConfig, SourceConfig
-from duckpipe.console import Console, NullConsole
+from duckpipe.core.console import Console, NullConsole
+from duckpipe.core.errors import ConfigError
+from duckpipe.core.retry import call_with_retry
 from duckpipe.core.run_ids import new_run_id
-from duckpipe.errors import ConfigError
 from duckpipe.ingest.contracts import Contract
 from duckpipe.ingest.dlq import DeadLetters, write_dead_letters
 from duckpipe.ingest.lake_types import LakeTypes
 from duckpipe.ingest.metadata import METADATA_COLUMNS, MetadataColumns
-from duckpipe.ingest.retry import call_with_retry
 from duckpipe.sources.watermarks import Watermark
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ import re
 import threading
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import ConfigError, ContractError, did_you_mean
+from duckpipe.core.errors import ConfigError, ContractError, did_you_mean
 
 if TYPE_CHECKING:
     import duckdb

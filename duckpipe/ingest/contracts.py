@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import ContractError, did_you_mean
+from duckpipe.core.errors import ContractError, did_you_mean
 from duckpipe.ingest.coerce import coerce, parse_dtype
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import ConfigError, DuckpipeError
+from duckpipe.core.errors import ConfigError, DuckpipeError
 
 if TYPE_CHECKING:
     import pyarrow as pa

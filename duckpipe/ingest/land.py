@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import ConfigError, ContractError
+from duckpipe.core.errors import ConfigError, ContractError
+from duckpipe.core.retry import call_with_retry
 from duckpipe.ingest.contracts import Contract
 from duckpipe.ingest.dedupe import duplicate_keys, latest_per_key
 from duckpipe.ingest.dlq import DeadLetters, dlq_table, write_dead_letters
 from duckpipe.ingest.inflight import transformed
 from duckpipe.ingest.metadata import MetadataColumns, without_metadata
-from duckpipe.ingest.retry import call_with_retry
 from duckpipe.ingest.stream import Spool, Transform
 from duckpipe.project import landed_table
 from duckpipe.sinks.base import MergeSpec, Position

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import ConfigError, did_you_mean
+from duckpipe.core.errors import ConfigError, did_you_mean
 from duckpipe.ingest.contracts import COLUMN, REASON, Contract
 from duckpipe.ingest.dlq import dlq_table, read_dead_letters
 from duckpipe.ingest.lake_types import LakeTypes

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from duckpipe.console import Progress
+    from duckpipe.core.console import Progress
     from duckpipe.ingest.contracts import Contract
     from duckpipe.ingest.dlq import DeadLetters
     from duckpipe.ingest.metadata import MetadataColumns

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import QualityError
+from duckpipe.core.errors import QualityError
 from duckpipe.quality.diagnose import CheckLocator, check_columns, scan_error
 from duckpipe.quality.results import CheckResult, from_soda
 from duckpipe.quality.scanner import CheckSpec, SodaScan

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import SinkError
+from duckpipe.core.errors import SinkError
 from duckpipe.quality.sodacl import ChecksSuite, load_checks
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from duckpipe.errors import QualityError, did_you_mean
+from duckpipe.core.errors import QualityError, did_you_mean
 from duckpipe.quality.scanner import CheckSpec
 from duckpipe.quality.sodacl import Block, ChecksFile
 

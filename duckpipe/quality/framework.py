@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from duckpipe.errors import QualityError, did_you_mean
+from duckpipe.core.errors import QualityError, did_you_mean
 from duckpipe.quality.results import CheckResult
 from duckpipe.quality.sodacl import ChecksFile, ChecksSuite, parse_checks
 

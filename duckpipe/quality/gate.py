@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from duckpipe.console import Console
+    from duckpipe.core.console import Console
     from duckpipe.quality.checker import ChecksRun
     from duckpipe.quality.results import CheckResult
     from duckpipe.runner import RunContext

@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import QualityError, SinkError, did_you_mean
+from duckpipe.core.errors import QualityError, SinkError, did_you_mean
 from duckpipe.quality.checker import strip_sql
 
 if TYPE_CHECKING:

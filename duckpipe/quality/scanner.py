@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import MissingDependency
+from duckpipe.core.errors import MissingDependency
 
 if TYPE_CHECKING:
     import duckdb

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from duckpipe.errors import QualityError, did_you_mean
+from duckpipe.core.errors import QualityError, did_you_mean
 
 # "checks for orders", "checks for orders [daily]", "filter orders [daily]", "configurations for orders"
 _HEADER = re.compile(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import ConfigError, did_you_mean
+from duckpipe.core.errors import ConfigError, did_you_mean
 from duckpipe.sinks.base import (
     Capabilities,
     CommitResult,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from duckpipe.errors import SinkError, did_you_mean
+from duckpipe.core.errors import SinkError, did_you_mean
 from duckpipe.sinks.base import (
     DEFAULT_RETENTION_HOURS,
     DEFAULT_TARGET_FILE_SIZE,

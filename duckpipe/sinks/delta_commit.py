@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import CommitConflict, SinkError
+from duckpipe.core.errors import CommitConflict, SinkError
 from duckpipe.sinks.positions import (
     POSITIONS_KEY,
     StoredPosition,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import SinkError
+from duckpipe.core.errors import SinkError
 from duckpipe.sinks.base import CommitResult
 
 if TYPE_CHECKING:

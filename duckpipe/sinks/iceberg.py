@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pyiceberg.exceptions import ValidationException
 from pyiceberg.table.update import ValidatableTableRequirement
 
-from duckpipe.errors import CommitConflict, SinkError, did_you_mean
+from duckpipe.core.errors import CommitConflict, SinkError, did_you_mean
 from duckpipe.sinks.base import (
     DEFAULT_RETENTION_HOURS,
     DEFAULT_TARGET_FILE_SIZE,

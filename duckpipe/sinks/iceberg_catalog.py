@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import ConfigError, MissingDependency, SinkError
+from duckpipe.core.errors import ConfigError, MissingDependency, SinkError
 from duckpipe.sinks.partitioning import PartitionTerm, SortTerm
 
 if TYPE_CHECKING:

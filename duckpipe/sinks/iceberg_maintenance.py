@@ -28,7 +28,7 @@ def compact(tbl: Table, table: str, target_size: int) -> MaintenanceResult:
     import pyarrow as pa
     from pyiceberg.io.pyarrow import _dataframe_to_data_files
 
-    from duckpipe.errors import SinkError
+    from duckpipe.core.errors import SinkError
     from duckpipe.sinks.iceberg import _sorted
     from duckpipe.sinks.iceberg_scan import read_files
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import SinkError
+from duckpipe.core.errors import SinkError
 from duckpipe.sinks.base import CommitResult
 
 if TYPE_CHECKING:

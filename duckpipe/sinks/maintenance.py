@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from duckpipe.errors import SinkError
+from duckpipe.core.errors import SinkError
 
 MIN_RETENTION_HOURS = 168.0
 """Files younger than this may still be read by a running query or be part of a commit in

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from duckpipe.errors import SinkError, did_you_mean
+from duckpipe.core.errors import SinkError, did_you_mean
 from duckpipe.sinks.base import (
     DEFAULT_RETENTION_HOURS,
     DEFAULT_TARGET_FILE_SIZE,

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from duckpipe.core.errors import SinkError
 from duckpipe.core.sql import quote
-from duckpipe.errors import SinkError
 
 if TYPE_CHECKING:
     import duckdb
@@ -35,7 +35,7 @@ class MergeOutcome:
 
 def check_keys(spec: MergeSpec, table: str, target: list[str], source: list[str]) -> None:
     """Merge keys must exist on both sides; update columns must exist in the table."""
-    from duckpipe.errors import did_you_mean
+    from duckpipe.core.errors import did_you_mean
 
     if not spec.keys:
         raise SinkError(

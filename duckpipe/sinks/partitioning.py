@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import SinkError
+from duckpipe.core.errors import SinkError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -123,7 +123,7 @@ def check_columns(
     terms: list[PartitionTerm] | list[SortTerm], columns: list[str], table: str
 ) -> None:
     """Every term's column must exist in the table."""
-    from duckpipe.errors import did_you_mean
+    from duckpipe.core.errors import did_you_mean
 
     for term in terms:
         if term.column not in columns:

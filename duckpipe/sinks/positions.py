@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from duckpipe.errors import CommitConflict
+from duckpipe.core.errors import CommitConflict
 from duckpipe.sinks.base import Position
 
 POSITIONS_KEY = "duckpipe.positions"

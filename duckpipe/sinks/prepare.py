@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from duckpipe.errors import CommitConflict, SinkError
+from duckpipe.core.errors import CommitConflict, SinkError
 
 if TYPE_CHECKING:
     import pyarrow as pa

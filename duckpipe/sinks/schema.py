@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from duckpipe.errors import ColumnTypeError, SinkError
+from duckpipe.core.errors import ColumnTypeError, SinkError
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from duckpipe.errors import SinkError
+from duckpipe.core.errors import SinkError
 
 
 def parse_as_of(value: str | int | datetime) -> int | datetime:

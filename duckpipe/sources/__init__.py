@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from duckpipe.config import SourceConfig
-from duckpipe.errors import ConfigError, did_you_mean
+from duckpipe.core.errors import ConfigError, did_you_mean
 from duckpipe.sources.base import Extraction, ExtractRange, Source
 
 # type -> "module:Class". Each class takes (name, cfg, **context) and ignores what it does not need.

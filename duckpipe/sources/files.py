@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import ConfigError, SourceError
+from duckpipe.core.errors import ConfigError, SourceError
 from duckpipe.sources.base import Extraction, ExtractRange
 from duckpipe.sources.filesystems import FileLocation, FileRef
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import SourceError
+from duckpipe.core.errors import SourceError
 
 if TYPE_CHECKING:
     from pyarrow import fs as pafs

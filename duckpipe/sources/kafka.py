@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import ConfigError, SourceError
+from duckpipe.core.errors import ConfigError, SourceError
 from duckpipe.sources.base import Extraction, ExtractRange
 
 if TYPE_CHECKING:

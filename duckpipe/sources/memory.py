@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from duckpipe.errors import SourceError, did_you_mean
+from duckpipe.core.errors import SourceError, did_you_mean
 from duckpipe.sources.base import Extraction, ExtractRange
 from duckpipe.sources.watermarks import MaxTracker, Watermark, kind_of, parse_lookback
 

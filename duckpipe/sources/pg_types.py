@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import SourceError
+from duckpipe.core.errors import SourceError
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import ConfigError, SourceError, TransientSourceError, did_you_mean
-from duckpipe.ingest.retry import is_transient
+from duckpipe.core.errors import ConfigError, SourceError, TransientSourceError, did_you_mean
+from duckpipe.core.retry import is_transient
 from duckpipe.sources.base import Extraction, ExtractRange
 from duckpipe.sources.pg_types import (
     DEFAULT_NUMERIC_SCALE,

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from duckpipe.core import units
-from duckpipe.errors import ConfigError
+from duckpipe.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import ConfigError
+from duckpipe.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import pyarrow as pa

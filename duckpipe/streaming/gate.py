@@ -48,14 +48,14 @@ import dataclasses
 import time
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import ConfigError, QualityGateFailed
+from duckpipe.core.errors import ConfigError, QualityGateFailed
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
     from duckpipe.config import StreamConfig
-    from duckpipe.console import Console
+    from duckpipe.core.console import Console
     from duckpipe.engine import Engine
     from duckpipe.project import Project
     from duckpipe.quality.results import CheckResult

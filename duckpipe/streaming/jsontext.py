@@ -22,7 +22,7 @@ import json
 import re
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import ConfigError
+from duckpipe.core.errors import ConfigError
 from duckpipe.streaming.decode import sql_string
 
 if TYPE_CHECKING:

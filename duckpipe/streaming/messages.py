@@ -32,7 +32,7 @@ import re
 import threading
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from duckpipe.errors import ConfigError
+from duckpipe.core.errors import ConfigError
 from duckpipe.streaming.decode import ident
 from duckpipe.streaming.jsontext import UPPER_ESCAPE, json_object, lower_escapes
 from duckpipe.streaming.tuning import duckdb_threads

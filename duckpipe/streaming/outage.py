@@ -23,11 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from duckpipe.errors import DuckpipeError, SourceError, StreamError, StreamFenced
+from duckpipe.core.errors import DuckpipeError, SourceError, StreamError, StreamFenced
+from duckpipe.core.retry import Backoff, Failure, retry_transient
 
 if TYPE_CHECKING:
     from duckpipe.config import SourceConfig
-    from duckpipe.console import Console
+    from duckpipe.core.console import Console
     from duckpipe.streaming.status import StreamStatus
 
 T = TypeVar("T")
@@ -36,9 +37,11 @@ ONCE_GIVE_UP = 60.0
 """Seconds ``duckpipe stream NAME --once`` keeps trying an unreachable broker."""
 PROBE_EVERY = 2.0
 """Seconds between metadata requests that check whether an unreachable broker is back."""
-BACKOFF_START = 0.2
-BACKOFF_CAP = 10.0
-"""Waits between attempts double from ``BACKOFF_START`` up to ``BACKOFF_CAP`` seconds."""
+STREAM_BACKOFF = Backoff(initial=0.2, cap=10.0)
+"""Waits between a stream's attempts double from 0.2 up to 10 seconds; no attempt limit
+(the outage's ``give_up_after`` ends a broker outage, a stop request the rest)."""
+STOPPING_ATTEMPTS = 3
+"""Failed attempts still made once the stream was asked to stop."""
 
 
 def give_up_seconds(option: float | None, configured: float | None, once: bool) -> float | None:
@@ -149,13 +152,9 @@ class Outage:
         return f"broker down {self.seconds():.0f}s ({self.failures} attempts)"
 
 
-def backoff(attempt: int) -> float:
-    """Seconds to wait before attempt ``attempt + 1`` (capped exponential).
-
-    >>> [backoff(n) for n in (1, 2, 3, 7, 20)]
-    [0.2, 0.4, 0.8, 10.0, 10.0]
-    """
-    return min(BACKOFF_START * 2 ** (attempt - 1), BACKOFF_CAP)
+def _retryable(exc: BaseException) -> bool:
+    """A stream retries duckpipe's transient failures, never a fenced instance's."""
+    return isinstance(exc, DuckpipeError) and exc.retryable and not isinstance(exc, StreamFenced)
 
 
 class Reconnector:
@@ -184,38 +183,41 @@ class Reconnector:
         self._last_event = 0.0
 
     def retrying(self, attempt: Callable[[], T], what: str) -> T:
+        """Run ``attempt`` under ``STREAM_BACKOFF`` until it succeeds, the outage gives up or
+        the stream is stopped (after ``STOPPING_ATTEMPTS`` more failures)."""
         failures = 0
-        while True:
-            attempted = time.monotonic()
-            try:
-                result = attempt()
-            except DuckpipeError as exc:
-                if not exc.retryable or isinstance(exc, StreamFenced):
-                    raise
-                failures += 1
-                if self.stop_requested() and failures > 3:
-                    raise StreamError(
-                        f"stopped while {what} kept failing: {exc}",
-                        hint="nothing was committed for the current batch; the next start re-reads it",
-                    ) from exc
-                delay = backoff(failures)
-                if isinstance(exc, SourceError):
-                    self.failed(f"{what}: {exc.message}", attempted=attempted)
-                    left = self.outage.left()
-                    delay = delay if left is None else min(delay, left)
-                else:
-                    self._warn_once(what, f"{what} failed ({exc}); retrying with backoff")
-                if self.console is not None:
-                    self.console.event("retry", what=what, attempt=failures, delay=delay)
-                time.sleep(delay)
-                continue
-            if failures:
-                self._warned.discard(what)
-                if self.outage.active:
-                    self.reachable()
-                elif self.console is not None:
-                    self.console.info(f"{what}: recovered after {failures} failed attempts")
-            return result
+
+        def on_failure(failure: Failure) -> float:
+            nonlocal failures
+            failures = failure.attempt
+            exc = failure.error
+            assert isinstance(exc, DuckpipeError)
+            if self.stop_requested() and failures > STOPPING_ATTEMPTS:
+                raise StreamError(
+                    f"stopped while {what} kept failing: {exc}",
+                    hint="nothing was committed for the current batch; the next start re-reads it",
+                ) from exc
+            delay = failure.delay
+            if isinstance(exc, SourceError):
+                self.failed(f"{what}: {exc.message}", attempted=failure.started)
+                left = self.outage.left()
+                delay = delay if left is None else min(delay, left)
+            else:
+                self._warn_once(what, f"{what} failed ({exc}); retrying with backoff")
+            if self.console is not None:
+                self.console.event("retry", what=what, attempt=failures, delay=delay)
+            return delay
+
+        result = retry_transient(
+            attempt, STREAM_BACKOFF, transient=_retryable, on_failure=on_failure
+        )
+        if failures:
+            self._warned.discard(what)
+            if self.outage.active:
+                self.reachable()
+            elif self.console is not None:
+                self.console.info(f"{what}: recovered after {failures} failed attempts")
+        return result
 
     def failed(self, error: str, *, attempted: float | None = None, give_up: bool = True) -> None:
         """A Kafka call failed or the client lost its broker; raises when it is time to give up."""

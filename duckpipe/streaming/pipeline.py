@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from duckpipe.errors import (
+from duckpipe.core.errors import (
     CommitConflict,
     ConfigError,
     DuckpipeError,
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from duckpipe.config import StreamConfig
-    from duckpipe.console import Console
+    from duckpipe.core.console import Console
     from duckpipe.engine import Engine
     from duckpipe.project import Project
     from duckpipe.sinks.base import Sink

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import ConfigError
+from duckpipe.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from duckpipe.streaming.backends import Consumer, Offsets

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import ConfigError
+from duckpipe.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -68,7 +68,7 @@ def kafka_source(project: Project, name: str, config: StreamConfig) -> SourceCon
 
 
 def did_you_mean_or_list(name: str, names: list[str], what: str = "sources") -> str:
-    from duckpipe.errors import did_you_mean
+    from duckpipe.core.errors import did_you_mean
 
     return did_you_mean(name, names) or f"{what} defined: {', '.join(names) or 'none'}"
 

@@ -15,7 +15,7 @@ import signal
 import time
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.console import Console, NullConsole
+from duckpipe.core.console import Console, NullConsole
 from duckpipe.streaming.backends import END, Offsets, TopicPartition
 from duckpipe.streaming.batch import in_order, split_before
 from duckpipe.streaming.catchup import CatchUp

@@ -41,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import ConfigError, DuckpipeError, SourceError, StreamError, StreamFenced
+from duckpipe.core.errors import ConfigError, DuckpipeError, SourceError, StreamError, StreamFenced
 from duckpipe.ingest.dlq import after, topic_messages
 from duckpipe.streaming.messages import encode, key_columns
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import ConfigError
+from duckpipe.core.errors import ConfigError
 from duckpipe.streaming.decode import ident, sql_string
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import DuckpipeError, ModelError
+from duckpipe.core.errors import DuckpipeError, ModelError
 from duckpipe.transform.graph import project_graph
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import ModelError
+from duckpipe.core.errors import ModelError
 from duckpipe.transform.diagnostics import SourceMap
 from duckpipe.transform.graph import EPHEMERAL_PREFIX, compiled_path, project_graph
 from duckpipe.transform.steps import plan_models
@@ -169,7 +169,7 @@ def compile_project(
 ) -> list[CompileOutcome]:
     """Compile the selected models to ``target/compiled``; ``exists`` says which lake tables do
     (``is_incremental()`` is true for an incremental model whose table exists)."""
-    from duckpipe.errors import DuckpipeError
+    from duckpipe.core.errors import DuckpipeError
     from duckpipe.plan import ModelStep
 
     graph = project_graph(project)

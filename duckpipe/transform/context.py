@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from duckpipe.core.errors import ModelError, ProjectError
 from duckpipe.core.sql import quote
-from duckpipe.errors import ModelError, ProjectError
 
 _MISSING = object()
 RUN_STARTED_AT = datetime.datetime.now(datetime.UTC)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from duckpipe.errors import DuckpipeError, ModelError, ProjectError, did_you_mean
+from duckpipe.core.errors import DuckpipeError, ModelError, ProjectError, did_you_mean
 
 _DUCKDB_LINE = re.compile(r"^LINE (\d+):", re.MULTILINE)
 _QUOTED = re.compile(r'"([^"]+)"')

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from duckpipe.core.errors import ModelError, ProjectError, did_you_mean
 from duckpipe.core.sql import quote
-from duckpipe.errors import ModelError, ProjectError, did_you_mean
 from duckpipe.transform.compile import Compiled, compile_model, write_compiled
 from duckpipe.transform.diagnostics import duckdb_error, snippet
 from duckpipe.transform.graph import STAGED_PREFIX

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import ModelError, ProjectError, did_you_mean
+from duckpipe.core.errors import ModelError, ProjectError, did_you_mean
 from duckpipe.transform.context import Relation
 from duckpipe.transform.modelconfig import ModelConfig, folder_defaults, header_config
 from duckpipe.transform.render import Rendered, Renderer

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from duckpipe.core.errors import ColumnTypeError, ConfigError, ModelError
 from duckpipe.core.sql import quote
-from duckpipe.errors import ColumnTypeError, ConfigError, ModelError
 from duckpipe.sinks.base import MergeSpec
 from duckpipe.transform.execution import ModelBuild
 from duckpipe.transform.materialize import blocked, build_table, publish
@@ -84,7 +84,7 @@ def _checked_keys(build: ModelBuild, new_rows: pa.Table) -> list[str]:
     where = config.where.get("unique_key", build.node.path)
     for key in config.unique_key:
         if key not in new_rows.column_names:
-            from duckpipe.errors import did_you_mean
+            from duckpipe.core.errors import did_you_mean
 
             raise ConfigError(
                 f"unique_key column '{key}' is not a column of model '{build.name}'",

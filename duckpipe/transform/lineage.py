@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import ProjectError, did_you_mean
+from duckpipe.core.errors import ProjectError, did_you_mean
 from duckpipe.transform.graph import EPHEMERAL_PREFIX
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import ConfigError, did_you_mean
+from duckpipe.core.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
     from duckpipe.config import ModelsConfig

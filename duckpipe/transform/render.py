@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import DuckpipeError, ProjectError
+from duckpipe.core.errors import DuckpipeError, ProjectError
 from duckpipe.transform import context
 
 if TYPE_CHECKING:

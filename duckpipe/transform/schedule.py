@@ -15,8 +15,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from duckpipe.core.history import StepRecord
     from duckpipe.engine import Engine
-    from duckpipe.history import StepRecord
     from duckpipe.plan import Step
     from duckpipe.runner import RunContext
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from duckpipe.core.errors import ConfigError, ModelError
 from duckpipe.core.sql import quote
-from duckpipe.errors import ConfigError, ModelError
 from duckpipe.transform.graph import STAGED_PREFIX
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import ProjectError, did_you_mean
+from duckpipe.core.errors import ProjectError, did_you_mean
 from duckpipe.transform.graph import SOURCE_PREFIX
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from duckpipe.errors import ConfigError, ProjectError, did_you_mean
+from duckpipe.core.errors import ConfigError, ProjectError, did_you_mean
 from duckpipe.project import landed_table
 
 if TYPE_CHECKING:

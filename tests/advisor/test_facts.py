@@ -131,7 +131,7 @@ def test_progress_is_reported_per_table(tmp_path: Path) -> None:
     from collections.abc import Iterator
     from contextlib import contextmanager
 
-    from duckpipe.console import Console, Progress
+    from duckpipe.core.console import Console, Progress
 
     class Recorder(Console):
         def __init__(self) -> None:

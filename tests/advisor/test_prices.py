@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from duckpipe.advisor.prices import default_prices, load_prices, read_prices_file
-from duckpipe.errors import ConfigError
+from duckpipe.core.errors import ConfigError
 
 
 def test_defaults_are_the_published_s3_prices() -> None:

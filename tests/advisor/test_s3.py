@@ -98,7 +98,7 @@ def test_a_lake_on_s3(s3_service, s3_bucket: str, tmp_path: Path) -> None:
 
 @pytest.mark.s3
 def test_a_missing_bucket_is_a_clear_error(s3_service) -> None:
-    from duckpipe.errors import DuckpipeError
+    from duckpipe.core.errors import DuckpipeError
 
     with pytest.raises(DuckpipeError) as err:
         analyze_lake(

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 import yaml
 
-from duckpipe.console import Console
+from duckpipe.core.console import Console
 from duckpipe.ingest.metadata import METADATA_COLUMNS
 from duckpipe.plan import RunOptions
 from duckpipe.project import Project, load_project

@@ -12,7 +12,7 @@ import pytest
 from deltalake import DeltaTable
 
 from duckpipe import BatchDataIngester
-from duckpipe.errors import ConfigError
+from duckpipe.core.errors import ConfigError
 
 SCHEMA = {"required_fields": ["id", "user_id"], "dtypes": {"id": "int64"}}
 

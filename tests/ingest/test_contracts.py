@@ -4,7 +4,7 @@ import pyarrow as pa
 import pytest
 
 from duckpipe.config import ContractConfig
-from duckpipe.errors import ConfigError, ContractError
+from duckpipe.core.errors import ConfigError, ContractError
 from duckpipe.ingest.coerce import coerce, parse_dtype
 from duckpipe.ingest.contracts import COLUMN, REASON, Contract
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from duckpipe.errors import ConfigError
+from duckpipe.core.errors import ConfigError
 from duckpipe.ingest.inflight import transformed
 from duckpipe.project import load_project
 from duckpipe.runner import run_project

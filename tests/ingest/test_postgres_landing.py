@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from duckpipe.cli import cli
-from duckpipe.console import Console, JsonConsole, Progress
-from duckpipe.errors import ConfigError
+from duckpipe.core.console import Console, JsonConsole, Progress
+from duckpipe.core.errors import ConfigError
 from duckpipe.ingest.dlq import read_dead_letters
 from duckpipe.plan import RunOptions
 from duckpipe.project import Project, load_project

@@ -7,8 +7,8 @@ from contextlib import contextmanager
 from click.testing import CliRunner
 
 from duckpipe.cli import cli
-from duckpipe.console import Console, Progress
-from duckpipe.errors import ConfigError
+from duckpipe.core.console import Console, Progress
+from duckpipe.core.errors import ConfigError
 from tests.ingest.helpers import run, write_project
 
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from duckpipe.cli import cli
-from duckpipe.errors import ProjectError
+from duckpipe.core.errors import ProjectError
 from duckpipe.project import load_project
 from duckpipe.scaffold import PATTERNS, scaffold, templates
 

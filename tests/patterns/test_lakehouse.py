@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from duckpipe.history import RunHistory
+from duckpipe.core.history import RunHistory
 from duckpipe.project import load_project
 from tests.patterns.helpers import duckpipe, init_project, lake_of, money, read_csv, rows_of
 

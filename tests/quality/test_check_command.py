@@ -13,7 +13,7 @@ import pytest
 
 from duckpipe.check import check_project
 from duckpipe.cli import main
-from duckpipe.history import RunHistory
+from duckpipe.core.history import RunHistory
 from duckpipe.project import load_project
 from tests.quality.conftest import write_orders
 

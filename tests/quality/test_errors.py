@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from duckpipe.errors import QualityError
+from duckpipe.core.errors import QualityError
 from duckpipe.quality import DataQualityFramework
 
 

@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from duckpipe.console import Console
+from duckpipe.core.console import Console
+from duckpipe.core.errors import QualityError
 from duckpipe.engine import Engine
-from duckpipe.errors import QualityError
 from duckpipe.plan import RunOptions
 from duckpipe.project import load_project
 from duckpipe.quality import audit

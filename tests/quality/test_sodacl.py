@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from duckpipe.errors import QualityError
+from duckpipe.core.errors import QualityError
 from duckpipe.quality.sodacl import ChecksSuite, load_checks, parse_checks
 
 SHOP = """\

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from duckpipe.cli import main
+from duckpipe.core.history import RunHistory
 from duckpipe.engine import Engine
-from duckpipe.history import RunHistory
 from duckpipe.project import load_project
 from duckpipe.runner import run_project
 from tests.quality.conftest import write_orders

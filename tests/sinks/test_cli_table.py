@@ -10,7 +10,7 @@ import pytest
 
 from duckpipe.cli import main
 from duckpipe.cli.table import parse_size
-from duckpipe.errors import ConfigError, SinkError
+from duckpipe.core.errors import ConfigError, SinkError
 from duckpipe.project import load_project
 from duckpipe.sinks import Position
 

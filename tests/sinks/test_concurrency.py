@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from duckpipe.errors import CommitConflict
+from duckpipe.core.errors import CommitConflict
 from duckpipe.sinks import MergeSpec, Position, open_sink
 from tests.sinks.test_crash import start_writer
 from tests.sinks.writer import ROWS

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pytest
 
-from duckpipe.errors import SinkError
+from duckpipe.core.errors import SinkError
 from duckpipe.sinks import MergeSpec, Position, Sink
 
 

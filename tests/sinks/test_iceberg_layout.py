@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 import pytest
 
 from duckpipe.config import CatalogConfig
-from duckpipe.errors import SinkError
+from duckpipe.core.errors import SinkError
 from duckpipe.sinks import MergeSpec, Position, open_sink
 from duckpipe.sinks.partitioning import parse_partition
 from duckpipe.sinks.reads import trace_reads

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from duckpipe import DeltaLakeManager, IcebergTableManager
-from duckpipe.errors import SinkError
+from duckpipe.core.errors import SinkError
 
 
 def managers(tmp_path: Path) -> list[object]:

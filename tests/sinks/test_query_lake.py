@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from duckpipe.cli import main
-from duckpipe.errors import SinkError
+from duckpipe.core.errors import SinkError
 from duckpipe.project import load_project
 from duckpipe.sinks.reads import trace_reads
 

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from duckpipe.config import SourceConfig
-from duckpipe.errors import ConfigError, SourceError
+from duckpipe.core.errors import ConfigError, SourceError
 from duckpipe.sources import make_source
 from duckpipe.sources.filesystems import glob_regex
 

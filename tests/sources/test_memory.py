@@ -4,7 +4,7 @@ import pyarrow as pa
 import pytest
 
 from duckpipe.config import SourceConfig
-from duckpipe.errors import ConfigError, SourceError
+from duckpipe.core.errors import ConfigError, SourceError
 from duckpipe.sources import make_source
 from duckpipe.sources.memory import MemorySource
 

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from duckpipe.config import SourceConfig
-from duckpipe.errors import SourceError
+from duckpipe.core.errors import SourceError
 from duckpipe.sources.postgres import PostgresSource
 from tests.ingest.helpers import data_columns, landed, run, write_project
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from duckpipe.config import SourceConfig
-from duckpipe.errors import ConfigError, TransientSourceError
+from duckpipe.core.errors import ConfigError, TransientSourceError
 from duckpipe.sources.postgres import PostgresSource, source_error
 
 

@@ -8,7 +8,7 @@ import uuid
 import pyarrow as pa
 import pytest
 
-from duckpipe.errors import StreamFenced
+from duckpipe.core.errors import StreamFenced
 from duckpipe.streaming.backends import (
     BEGINNING,
     KafkaSettings,

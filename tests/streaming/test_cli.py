@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from duckpipe.config import parse_config
-from duckpipe.errors import ConfigError
+from duckpipe.core.errors import ConfigError
 from duckpipe.project import load_project
 from duckpipe.sources.kafka import KafkaSource, bootstrap_of
 from duckpipe.streaming import StreamOptions, run_stream

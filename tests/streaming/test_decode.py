@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from duckpipe.config import ContractConfig
+from duckpipe.core.errors import ConfigError
 from duckpipe.engine import Engine
-from duckpipe.errors import ConfigError
 from duckpipe.streaming.decode import JsonDecoder, duckdb_type
 from tests.streaming.helpers import raw
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from duckpipe.console import JsonConsole, NullConsole
-from duckpipe.errors import ConfigError, QualityError, QualityGateFailed
+from duckpipe.core.console import JsonConsole, NullConsole
+from duckpipe.core.errors import ConfigError, QualityError, QualityGateFailed
 from duckpipe.project import load_project
 from duckpipe.streaming import StreamOptions, run_stream
 from tests.streaming.helpers import create_topic, produce, write_project
@@ -255,7 +255,7 @@ def test_a_warn_check_never_blocks_and_is_reported(kafka_service, topic, tmp_pat
 
 PROBE = """
 import sys
-from duckpipe.console import NullConsole
+from duckpipe.core.console import NullConsole
 from duckpipe.project import load_project
 from duckpipe.streaming import StreamOptions, run_stream
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 from duckpipe.config import StreamConfig
-from duckpipe.errors import ConfigError
+from duckpipe.core.errors import ConfigError
 from duckpipe.streaming.messages import encode, key_columns
 
 

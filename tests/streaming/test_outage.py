@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from duckpipe.console import NullConsole
-from duckpipe.errors import SourceError, StreamError
+from duckpipe.core.console import NullConsole
+from duckpipe.core.errors import SourceError, StreamError
 from duckpipe.project import load_project
 from duckpipe.streaming import StreamOptions, run_stream
 from duckpipe.streaming.outage import ONCE_GIVE_UP, give_up_seconds

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from duckpipe.errors import ConfigError
+from duckpipe.core.errors import ConfigError
 from duckpipe.ingest.dlq import after
 from duckpipe.sinks import open_sink
 from duckpipe.streaming.batch import in_order

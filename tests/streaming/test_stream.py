@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from duckpipe.console import NullConsole
-from duckpipe.errors import ConfigError
+from duckpipe.core.console import NullConsole
+from duckpipe.core.errors import ConfigError
 from duckpipe.project import load_project
 from duckpipe.streaming import StreamOptions, run_stream
 from duckpipe.streaming.backends import BEGINNING, KafkaSettings, open_consumer
@@ -298,7 +298,7 @@ streams:
 
 
 def test_once_with_a_pattern_no_topic_matches_stops_and_says_so(kafka_service, tmp_path):
-    from duckpipe.console import Console
+    from duckpipe.core.console import Console
 
     class Warnings(Console):
         def __init__(self) -> None:

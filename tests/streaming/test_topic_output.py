@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from duckpipe.console import NullConsole
-from duckpipe.errors import ConfigError, StreamError, StreamFenced
+from duckpipe.core.console import NullConsole
+from duckpipe.core.errors import ConfigError, StreamError, StreamFenced
 from duckpipe.project import load_project
 from duckpipe.streaming import StreamOptions, run_stream
 from tests.streaming.helpers import BASE_MS, create_topic, produce, write_project

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pytest
 
 from duckpipe.config import WindowConfig
+from duckpipe.core.errors import ConfigError
 from duckpipe.engine import Engine
-from duckpipe.errors import ConfigError
 from duckpipe.streaming.windows import Windower
 
 SQL = "select user, window_start, window_end, count(*) as n, sum(v) as total from windowed group by all"

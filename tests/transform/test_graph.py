@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from duckpipe.errors import ConfigError, ProjectError
+from duckpipe.core.errors import ConfigError, ProjectError
 from duckpipe.transform.graph import build_graph
 
 from .conftest import MakeProject

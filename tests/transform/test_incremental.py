@@ -10,7 +10,7 @@ from deltalake import DeltaTable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from duckpipe.errors import ConfigError
+from duckpipe.core.errors import ConfigError
 from duckpipe.plan import RunOptions
 from duckpipe.project import Project, load_project
 from duckpipe.query import open_query_engine

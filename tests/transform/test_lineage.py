@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from duckpipe.errors import ProjectError
+from duckpipe.core.errors import ProjectError
 from duckpipe.project import load_project
 from duckpipe.query import open_query_engine
 from duckpipe.runner import run_project

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from duckpipe.errors import ProjectError
+from duckpipe.core.errors import ProjectError
 from duckpipe.transform.context import Relation
 from duckpipe.transform.render import Renderer, strip_markers
 
@@ -108,7 +108,7 @@ def test_macros_folder_with_return(tmp_path: Path) -> None:
 def test_template_errors_name_file_and_line(
     tmp_path: Path, source: str, line: int, text: str
 ) -> None:
-    from duckpipe.errors import DuckpipeError
+    from duckpipe.core.errors import DuckpipeError
 
     with pytest.raises(DuckpipeError) as err:
         render(source, root=tmp_path)

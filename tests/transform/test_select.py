@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from duckpipe.errors import ProjectError
+from duckpipe.core.errors import ProjectError
 from duckpipe.plan import ModelStep, RunOptions, SourceStep, build_plan
 from duckpipe.transform.graph import build_graph
 from duckpipe.transform.select import select_nodes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from duckpipe.errors import ConfigError, MissingDependency
+from duckpipe.core.errors import ConfigError, MissingDependency
 from duckpipe.streaming.backends.base import (
     BEGINNING,
     END,

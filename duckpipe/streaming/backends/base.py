@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from duckpipe.errors import SourceError
+from duckpipe.core.errors import SourceError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -114,7 +114,7 @@ class KafkaSettings:
 def missing_topic(name: str, bootstrap: str, existing: Iterable[str]) -> SourceError:
     """A named topic the broker does not have: fail fast (as Flink's KafkaSource does)
     rather than wait, which would hide a misspelt name for ever."""
-    from duckpipe.errors import did_you_mean
+    from duckpipe.core.errors import did_you_mean
 
     close = did_you_mean(name, [t for t in existing if not t.startswith("__")])
     return SourceError(

@@ -8,7 +8,7 @@ import operator
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import StreamError, StreamFenced, TransientSourceError
+from duckpipe.core.errors import StreamError, StreamFenced, TransientSourceError
 from duckpipe.streaming.backends.base import (
     KafkaSettings,
     Offsets,

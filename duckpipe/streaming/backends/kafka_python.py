@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.errors import StreamError, StreamFenced, TransientSourceError
+from duckpipe.core.errors import StreamError, StreamFenced, TransientSourceError
 from duckpipe.streaming.backends.base import (
     KafkaSettings,
     Offsets,

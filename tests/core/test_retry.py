@@ -1,9 +1,9 @@
 import pytest
 
 from duckpipe.config import RetryConfig
-from duckpipe.console import Console
-from duckpipe.errors import SourceError, TransientSourceError
-from duckpipe.ingest.retry import call_with_retry, is_transient
+from duckpipe.core.console import Console
+from duckpipe.core.errors import SourceError, TransientSourceError
+from duckpipe.core.retry import call_with_retry, is_transient
 
 FAST = RetryConfig(attempts=4, initial_delay=0.01, max_delay=0.02, max_elapsed=10)
 
