@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from duckpipe.console import Console, NullConsole
+from duckpipe.core.console import Console, NullConsole
 from duckpipe.core.run_ids import new_run_id
 from duckpipe.ingest.dlq import dlq_sources, read_dead_letters
 from duckpipe.ingest.replay import ReplayResult, replay, source_config
