@@ -20,6 +20,7 @@ lint: venv
 	$(BIN)/ruff check duckpipe tests $(wildcard benchmarks)
 	$(BIN)/ruff format --check duckpipe tests $(wildcard benchmarks)
 	$(BIN)/mypy duckpipe
+	$(BIN)/lint-imports --no-cache
 
 services: venv
 	$(BIN)/python -m tests.services install
