@@ -2,14 +2,19 @@
 
 Three implementations share one contract (``tests/sinks/test_contract.py``): Delta
 (``deltalake``), Iceberg (``pyiceberg``) and an in-memory twin for fast unit tests.
-Callers check ``capabilities`` instead of the sink's type.
+Callers check ``capabilities`` instead of the sink's type. ``BaseSink.write`` is the part
+of a write every format shares (materialise, schema mode, merge spec, retry); each sink
+implements only ``_commit``, one attempt against the table as it is now.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
+
+from duckpipe.core.errors import CommitConflict, SinkError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -29,6 +34,8 @@ contents of the touched partitions/files in DuckDB and replaces them in one comm
 
 DEFAULT_TARGET_FILE_SIZE = 128 * 1024 * 1024
 DEFAULT_RETENTION_HOURS = 168
+COMMIT_ATTEMPTS = 6
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -220,3 +227,119 @@ class Sink(Protocol):
     def drop(self, table: str) -> None:
         """Delete ``table`` and its files."""
         ...
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """One write after the checks every sink shares: replayable rows, the resolved schema mode."""
+
+    table: str
+    data: pa.Table
+    mode: WriteMode
+    schema_mode: SchemaMode
+    partition_by: list[str] | None = None
+    merge: MergeSpec | None = None
+    predicate: str | None = None
+    position: Position | None = None
+    sort_by: list[str] | None = None
+
+
+class BaseSink:
+    """``write`` for every sink (template method): the format implements ``_commit``."""
+
+    def write(
+        self,
+        table: str,
+        data: pa.Table | pa.RecordBatchReader,
+        *,
+        mode: WriteMode = "append",
+        partition_by: list[str] | None = None,
+        merge: MergeSpec | None = None,
+        predicate: str | None = None,
+        position: Position | None = None,
+        schema_mode: SchemaMode | None = None,
+        sort_by: list[str] | None = None,
+    ) -> CommitResult:
+        """See ``Sink.write``. A commit that loses to a concurrent one is planned again."""
+        rows = materialize(data)
+        resolved = resolve_schema_mode(mode, predicate, schema_mode)
+        if mode == "merge" and merge is None:
+            raise SinkError(
+                "mode='merge' needs a MergeSpec",
+                where=table,
+                hint="pass merge=MergeSpec(keys=[...])",
+            )
+        request = WriteRequest(
+            table, rows, mode, resolved, partition_by, merge, predicate, position, sort_by
+        )
+        return with_retry(lambda: self._commit(request), table=table)
+
+    def _commit(self, request: WriteRequest) -> CommitResult:
+        """One attempt: read the table as it is now (a missing one is created), commit once.
+
+        Raise a retryable ``CommitConflict`` when another writer won; ``write`` calls again.
+        """
+        raise NotImplementedError
+
+
+def materialize(data: pa.Table | pa.RecordBatchReader) -> pa.Table:
+    """A table from a table or a reader (a commit may be retried, so rows must be replayable)."""
+    import pyarrow as pa
+
+    if isinstance(data, pa.RecordBatchReader):
+        return data.read_all()
+    if isinstance(data, pa.Table):
+        return data
+    if hasattr(data, "__arrow_c_stream__"):
+        return pa.table(data)
+    raise SinkError(
+        f"cannot write a {type(data).__name__}",
+        hint="pass a pyarrow Table or RecordBatchReader (DuckDB: .to_arrow_table())",
+    )
+
+
+def resolve_schema_mode(
+    mode: WriteMode, predicate: str | None, schema_mode: SchemaMode | None
+) -> SchemaMode:
+    """Default: a whole-table overwrite replaces the schema; every other write may add columns."""
+    if schema_mode is not None:
+        if schema_mode == "overwrite" and (mode != "overwrite" or predicate):
+            raise SinkError(
+                "schema_mode='overwrite' needs mode='overwrite' without a predicate",
+                hint="use schema_mode='evolve' to add columns on other writes",
+            )
+        return schema_mode
+    return "overwrite" if mode == "overwrite" and not predicate else "evolve"
+
+
+def with_retry(commit: Callable[[], T], *, table: str, attempts: int = COMMIT_ATTEMPTS) -> T:
+    """Run ``commit``; when it raises a retryable CommitConflict, run it again (with backoff).
+
+    ``commit`` must re-read the table each time: a merge or an overwrite is re-planned
+    against what the winning writer committed.
+    """
+    from tenacity import (
+        RetryError,
+        Retrying,
+        retry_if_exception,
+        stop_after_attempt,
+        wait_random_exponential,
+    )
+
+    retrying = Retrying(
+        retry=retry_if_exception(lambda e: isinstance(e, CommitConflict) and e.retryable),
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=0.05, max=2.0),
+        reraise=False,
+    )
+    try:
+        return retrying(commit)
+    except RetryError as exc:
+        last = exc.last_attempt.exception()
+        raise CommitConflict(
+            f"gave up committing to '{table}' after {attempts} attempts: other writers kept "
+            f"committing first ({last})",
+            where=table,
+            hint="reduce concurrent writers to this table or retry later",
+            retryable=False,
+        ) from last

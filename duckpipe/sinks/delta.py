@@ -17,14 +17,14 @@ from duckpipe.core.errors import SinkError, did_you_mean
 from duckpipe.sinks.base import (
     DEFAULT_RETENTION_HOURS,
     DEFAULT_TARGET_FILE_SIZE,
+    BaseSink,
     Capabilities,
     CommitResult,
     MaintenanceResult,
     MergeSpec,
     Position,
-    SchemaMode,
     TableInfo,
-    WriteMode,
+    WriteRequest,
 )
 from duckpipe.sinks.delta_commit import (
     CommitMemo,
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from duckpipe.sinks.prepare import Prepared
 
 
-class DeltaSink:
+class DeltaSink(BaseSink):
     """A folder (local or ``s3://``) of Delta tables."""
 
     format = "delta"
@@ -155,51 +155,20 @@ class DeltaSink:
         delete_tree(self.uri(table), self.storage)
 
     # -- writes ----------------------------------------------------------------
-    def write(
-        self,
-        table: str,
-        data: pa.Table | pa.RecordBatchReader,
-        *,
-        mode: WriteMode = "append",
-        partition_by: list[str] | None = None,
-        merge: MergeSpec | None = None,
-        predicate: str | None = None,
-        position: Position | None = None,
-        schema_mode: SchemaMode | None = None,
-        sort_by: list[str] | None = None,
-    ) -> CommitResult:
-        from duckpipe.sinks.prepare import materialize, resolve_schema_mode, with_retry
+    def _commit(self, request: WriteRequest) -> CommitResult:
+        if not self.exists(request.table):
+            return self._create_with(request)
+        return self._write_once(request)
 
-        incoming = materialize(data)
-        resolved = resolve_schema_mode(mode, predicate, schema_mode)
-        if mode == "merge" and merge is None:
-            raise SinkError(
-                "mode='merge' needs a MergeSpec",
-                where=table,
-                hint="pass merge=MergeSpec(keys=[...])",
-            )
-
-        def attempt() -> CommitResult:
-            if not self.exists(table):
-                return self._create_with(table, incoming, position, partition_by, sort_by)
-            return self._write_once(table, incoming, mode, merge, predicate, position, resolved)
-
-        return with_retry(attempt, table=table)
-
-    def _create_with(
-        self,
-        table: str,
-        incoming: pa.Table,
-        position: Position | None,
-        partition_by: list[str] | None,
-        sort_by: list[str] | None,
-    ) -> CommitResult:
+    def _create_with(self, request: WriteRequest) -> CommitResult:
         """The first write creates the table: version 0 holds the rows (and the position)."""
         from deltalake import write_deltalake
 
         from duckpipe.sinks.partitioning import check_columns, parse_sorts, sort_table
         from duckpipe.sinks.prepare import prepare
 
+        table, incoming, position = request.table, request.data, request.position
+        partition_by, sort_by = request.partition_by, request.sort_by
         columns = _partition_columns(partition_by, incoming.schema.names, table)
         sorts = parse_sorts(sort_by)
         check_columns(sorts, incoming.schema.names, table)
@@ -216,26 +185,22 @@ class DeltaSink:
             )
         return CommitResult(table, 0, rows_written=rows.num_rows, rows_inserted=rows.num_rows)
 
-    def _write_once(
-        self,
-        table: str,
-        incoming: pa.Table,
-        mode: WriteMode,
-        merge: MergeSpec | None,
-        predicate: str | None,
-        position: Position | None,
-        schema_mode: SchemaMode,
-    ) -> CommitResult:
+    def _write_once(self, request: WriteRequest) -> CommitResult:
         from deltalake import write_deltalake
 
         from duckpipe.sinks.partitioning import parse_sorts, sort_table
         from duckpipe.sinks.prepare import prepare
 
+        table, mode, merge, position = request.table, request.mode, request.merge, request.position
         dt = self._latest(table, writing=True)
         base = dt.version()
         current = _arrow_schema(dt)
         prepared = prepare(
-            incoming, current, table=table, schema_mode=schema_mode, partial=mode == "merge"
+            request.data,
+            current,
+            table=table,
+            schema_mode=request.schema_mode,
+            partial=mode == "merge",
         )
         props, positions = commit_positions(dt, position, self._memo.positions(table, dt))
         moved = writer_moved(dt, position, lambda: self._open(table))
@@ -255,7 +220,7 @@ class DeltaSink:
                 dt,
                 rows,
                 mode=mode,  # type: ignore[arg-type]
-                predicate=predicate,
+                predicate=request.predicate,
                 schema_mode=delta_schema_mode,
                 partition_by=dt.metadata().partition_columns or None,
                 storage_options=self.storage_options,

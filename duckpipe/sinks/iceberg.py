@@ -20,14 +20,14 @@ from duckpipe.core.errors import CommitConflict, SinkError, did_you_mean
 from duckpipe.sinks.base import (
     DEFAULT_RETENTION_HOURS,
     DEFAULT_TARGET_FILE_SIZE,
+    BaseSink,
     Capabilities,
     CommitResult,
     MaintenanceResult,
-    MergeSpec,
     Position,
-    SchemaMode,
     TableInfo,
-    WriteMode,
+    WriteRequest,
+    with_retry,
 )
 from duckpipe.sinks.positions import PROPERTY_PREFIX, StoredPosition, stale_writer
 from duckpipe.sinks.storage import StorageConfig, delete_tree, filesystem, is_remote
@@ -59,7 +59,7 @@ class AssertWriterSeq(ValidatableTableRequirement):
             raise PositionFenced(f"{self.key}: expected seq {self.expected}, found {seq}")
 
 
-class IcebergSink:
+class IcebergSink(BaseSink):
     """A lake of Iceberg tables registered in one SQL catalog namespace."""
 
     format = "iceberg"
@@ -171,62 +171,35 @@ class IcebergSink:
         delete_tree(self.uri(table), self.storage)
 
     # -- writes ----------------------------------------------------------------
-    def write(
-        self,
-        table: str,
-        data: pa.Table | pa.RecordBatchReader,
-        *,
-        mode: WriteMode = "append",
-        partition_by: list[str] | None = None,
-        merge: MergeSpec | None = None,
-        predicate: str | None = None,
-        position: Position | None = None,
-        schema_mode: SchemaMode | None = None,
-        sort_by: list[str] | None = None,
-    ) -> CommitResult:
-        from duckpipe.sinks.prepare import materialize, resolve_schema_mode, with_retry
-
-        incoming = materialize(data)
-        resolved = resolve_schema_mode(mode, predicate, schema_mode)
-        if mode == "merge" and merge is None:
-            raise SinkError(
-                "mode='merge' needs a MergeSpec",
-                where=table,
-                hint="pass merge=MergeSpec(keys=[...])",
+    def _create_missing(self, request: WriteRequest) -> None:
+        if self.exists(request.table):
+            return
+        try:
+            self.create(
+                request.table,
+                request.data.schema,
+                partition_by=request.partition_by,
+                sort_by=request.sort_by,
             )
-        if not self.exists(table):
-            try:
-                self.create(table, incoming.schema, partition_by=partition_by, sort_by=sort_by)
-            except SinkError:
-                if not self.exists(table):  # lost a race with another creator: fine
-                    raise
+        except SinkError:
+            if not self.exists(request.table):  # lost a race with another creator: fine
+                raise
 
-        def attempt() -> CommitResult:
-            return self._write_once(table, incoming, mode, merge, predicate, position, resolved)
-
-        return with_retry(attempt, table=table)
-
-    def _write_once(
-        self,
-        table: str,
-        incoming: pa.Table,
-        mode: WriteMode,
-        merge: MergeSpec | None,
-        predicate: str | None,
-        position: Position | None,
-        schema_mode: SchemaMode,
-    ) -> CommitResult:
+    def _commit(self, request: WriteRequest) -> CommitResult:
         from pyiceberg.expressions import AlwaysTrue
 
         from duckpipe.sinks.iceberg_scan import arrow_schema
         from duckpipe.sinks.prepare import check_rows_match, prepare
 
+        self._create_missing(request)
+        table, mode, predicate = request.table, request.mode, request.predicate
+        position = request.position
         tbl = self._load(table)
         prepared = prepare(
-            incoming,
+            request.data,
             arrow_schema(tbl.schema()),
             table=table,
-            schema_mode=schema_mode,
+            schema_mode=request.schema_mode,
             partial=mode == "merge",
         )
         txn = tbl.transaction()
@@ -249,6 +222,7 @@ class IcebergSink:
         else:
             from duckpipe.sinks.iceberg_merge import merge_into
 
+            merge = request.merge
             assert merge is not None
             strategy = merge.strategy if merge.strategy != "auto" else self.merge_strategy
             result = merge_into(tbl, txn, table, prepared, merge, summary, strategy=strategy)
@@ -388,7 +362,6 @@ class IcebergSink:
     ) -> MaintenanceResult:
         from duckpipe.sinks.iceberg_maintenance import compact
         from duckpipe.sinks.maintenance import check_target_size
-        from duckpipe.sinks.prepare import with_retry
 
         check_target_size(target_size, table=table)
 

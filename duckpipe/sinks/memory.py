@@ -18,14 +18,13 @@ from duckpipe.core.errors import SinkError, did_you_mean
 from duckpipe.sinks.base import (
     DEFAULT_RETENTION_HOURS,
     DEFAULT_TARGET_FILE_SIZE,
+    BaseSink,
     Capabilities,
     CommitResult,
     MaintenanceResult,
-    MergeSpec,
     Position,
-    SchemaMode,
     TableInfo,
-    WriteMode,
+    WriteRequest,
 )
 from duckpipe.sinks.positions import StoredPosition
 
@@ -56,7 +55,7 @@ class MemoryTable:
         return self.versions[-1]
 
 
-class MemorySink:
+class MemorySink(BaseSink):
     """Tables live in a dict; every commit appends an immutable ``MemoryVersion``."""
 
     format = "memory"
@@ -126,50 +125,37 @@ class MemorySink:
             del self._tables[table]
 
     # -- writes ----------------------------------------------------------------
-    def write(
-        self,
-        table: str,
-        data: pa.Table | pa.RecordBatchReader,
-        *,
-        mode: WriteMode = "append",
-        partition_by: list[str] | None = None,
-        merge: MergeSpec | None = None,
-        predicate: str | None = None,
-        position: Position | None = None,
-        schema_mode: SchemaMode | None = None,
-        sort_by: list[str] | None = None,
-    ) -> CommitResult:
+    def _commit(self, request: WriteRequest) -> CommitResult:
         import pyarrow as pa
 
         from duckpipe.sinks.merge import check_keys, merge_rows
         from duckpipe.sinks.partitioning import parse_sorts, sort_table
         from duckpipe.sinks.prepare import (
             check_rows_match,
-            materialize,
             prepare,
-            resolve_schema_mode,
             rows_not_matching,
             with_new_columns,
         )
 
-        incoming = materialize(data)
-        schema_mode = resolve_schema_mode(mode, predicate, schema_mode)
-        if mode == "merge" and merge is None:
-            raise SinkError(
-                "mode='merge' needs a MergeSpec",
-                where=table,
-                hint="pass merge=MergeSpec(keys=[...])",
-            )
+        table, mode, predicate = request.table, request.mode, request.predicate
+        incoming = request.data
         with self._lock:
             if table not in self._tables:
                 self.create(
-                    table, _nullable(incoming.schema), partition_by=partition_by, sort_by=sort_by
+                    table,
+                    _nullable(incoming.schema),
+                    partition_by=request.partition_by,
+                    sort_by=request.sort_by,
                 )
             state = self._tables[table]
             head = state.current
             current = head.schema
             prepared = prepare(
-                incoming, current, table=table, schema_mode=schema_mode, partial=mode == "merge"
+                incoming,
+                current,
+                table=table,
+                schema_mode=request.schema_mode,
+                partial=mode == "merge",
             )
             schema = (
                 prepared.data.schema
@@ -194,6 +180,7 @@ class MemorySink:
                 result.rows_inserted = rows.num_rows
                 files = [k for k in kept if k.num_rows] + [sort_table(rows, sorts)]
             else:
+                merge = request.merge
                 assert merge is not None
                 check_keys(merge, table, schema.names, rows.column_names)
                 target = pa.concat_tables(old) if old else schema.empty_table()
@@ -206,6 +193,7 @@ class MemorySink:
                 result.rows_deleted = outcome.deleted
                 result.rows_written = outcome.inserted + outcome.updated
             positions = dict(head.positions)
+            position = request.position
             if position is not None:
                 seq = (
                     positions[position.writer_id].seq + 1 if position.writer_id in positions else 1

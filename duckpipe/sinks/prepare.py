@@ -1,4 +1,4 @@
-"""What every sink does before it commits: materialise, normalise or conform, check, retry.
+"""What every sink does to the rows before it commits: normalise or conform them, check them.
 
 Kept format-neutral so that Delta, Iceberg and memory sinks behave the same way for
 the same input (one contract suite checks that).
@@ -6,19 +6,14 @@ the same input (one contract suite checks that).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal
 
-from duckpipe.core.errors import CommitConflict, SinkError
+from duckpipe.core.errors import SinkError
+from duckpipe.sinks.base import SchemaMode
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-    from duckpipe.sinks.base import SchemaMode, WriteMode
-
-T = TypeVar("T")
-COMMIT_ATTEMPTS = 6
 
 
 @dataclass
@@ -28,36 +23,6 @@ class Prepared:
     data: pa.Table
     new_fields: list[pa.Field] = field(default_factory=list)
     replace_schema: bool = False
-
-
-def materialize(data: pa.Table | pa.RecordBatchReader) -> pa.Table:
-    """A table from a table or a reader (a commit may be retried, so rows must be replayable)."""
-    import pyarrow as pa
-
-    if isinstance(data, pa.RecordBatchReader):
-        return data.read_all()
-    if isinstance(data, pa.Table):
-        return data
-    if hasattr(data, "__arrow_c_stream__"):
-        return pa.table(data)
-    raise SinkError(
-        f"cannot write a {type(data).__name__}",
-        hint="pass a pyarrow Table or RecordBatchReader (DuckDB: .to_arrow_table())",
-    )
-
-
-def resolve_schema_mode(
-    mode: WriteMode, predicate: str | None, schema_mode: SchemaMode | None
-) -> SchemaMode:
-    """Default: a whole-table overwrite replaces the schema; every other write may add columns."""
-    if schema_mode is not None:
-        if schema_mode == "overwrite" and (mode != "overwrite" or predicate):
-            raise SinkError(
-                "schema_mode='overwrite' needs mode='overwrite' without a predicate",
-                hint="use schema_mode='evolve' to add columns on other writes",
-            )
-        return schema_mode
-    return "overwrite" if mode == "overwrite" and not predicate else "evolve"
 
 
 def prepare(
@@ -141,36 +106,3 @@ def rows_not_matching(data: pa.Table, predicate: str) -> pa.Table:
         ).to_arrow_table()
     finally:
         con.close()
-
-
-def with_retry(commit: Callable[[], T], *, table: str, attempts: int = COMMIT_ATTEMPTS) -> T:
-    """Run ``commit``; when it raises a retryable CommitConflict, run it again (with backoff).
-
-    ``commit`` must re-read the table each time: a merge or an overwrite is re-planned
-    against what the winning writer committed.
-    """
-    from tenacity import (
-        RetryError,
-        Retrying,
-        retry_if_exception,
-        stop_after_attempt,
-        wait_random_exponential,
-    )
-
-    retrying = Retrying(
-        retry=retry_if_exception(lambda e: isinstance(e, CommitConflict) and e.retryable),
-        stop=stop_after_attempt(attempts),
-        wait=wait_random_exponential(multiplier=0.05, max=2.0),
-        reraise=False,
-    )
-    try:
-        return retrying(commit)
-    except RetryError as exc:
-        last = exc.last_attempt.exception()
-        raise CommitConflict(
-            f"gave up committing to '{table}' after {attempts} attempts: other writers kept "
-            f"committing first ({last})",
-            where=table,
-            hint="reduce concurrent writers to this table or retry later",
-            retryable=False,
-        ) from last
