@@ -1,6 +1,8 @@
-"""Regenerate the reference project's sample data (deterministic: same files every time).
+"""Regenerate the reference project's sample CSV files (deterministic: same files every time).
 
-python sql/data/generate.py
+python sql/generate.py
+
+``sql/data`` is the elt template's ``data/`` folder (the reference project is that template).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import random
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parent / "data"
 COUNTRIES = ["DE", "FR", "NL", "US", "GB", "ES", "IT", "SE"]
 STATUSES = ["placed", "shipped", "completed", "completed", "completed", "returned"]
 METHODS = ["card", "card", "bank_transfer", "voucher", "paypal"]
