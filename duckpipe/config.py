@@ -77,7 +77,7 @@ class SourceConfig(_Strict):
     topic_pattern: str | None = None
     group_id: str | None = None
     value_format: Literal["json", "bytes"] = "json"
-    client: Literal["auto", "confluent-kafka", "kafka-python"] = "auto"
+    client: Literal["auto", "confluent-kafka", "kafka-python", "memory"] = "auto"
 
     @field_validator("primary_key", "partition_by", "topics", mode="before")
     @classmethod

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.json as pj
 
 from duckpipe.config import ContractConfig
-from duckpipe.streaming.fastjson import read_known
+from duckpipe.kafka.fastjson import read_known
 
 
 def flat(i: int) -> dict[str, Any]:

@@ -40,9 +40,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from duckpipe.core.console import NullConsole  # noqa: E402
+from duckpipe.kafka.backends import open_consumer  # noqa: E402
+from duckpipe.kafka.positions import BEGINNING  # noqa: E402
+from duckpipe.kafka.settings import KafkaSettings  # noqa: E402
 from duckpipe.project import load_project  # noqa: E402
 from duckpipe.streaming import StreamOptions, StreamRunner  # noqa: E402
-from duckpipe.streaming.backends import BEGINNING, KafkaSettings, open_consumer  # noqa: E402
 from duckpipe.streaming.pipeline import StreamPipeline  # noqa: E402
 from tests.services.kafka import KafkaService  # noqa: E402
 

@@ -17,67 +17,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from duckpipe.core.errors import ConfigError, SourceError
+from duckpipe.core.errors import SourceError
+from duckpipe.kafka.positions import flatten, nest
+from duckpipe.kafka.settings import kafka_settings
 from duckpipe.sources.base import Extraction, ExtractRange
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from duckpipe.config import SourceConfig
-    from duckpipe.streaming.backends import Consumer, KafkaSettings, Offsets
-
-
-def bootstrap_of(uri: str, *, where: str) -> tuple[str, list[str]]:
-    """``kafka://h1:9092,h2:9092[/topic,...]`` -> (bootstrap servers, topics from the path)."""
-    if not uri.startswith("kafka://"):
-        raise ConfigError(
-            f"not a Kafka URI: {uri}",
-            where=where,
-            hint="write kafka://host:port, e.g. kafka://localhost:9092",
-        )
-    rest = uri[len("kafka://") :]
-    servers, _, path = rest.partition("/")
-    if not servers or any(":" not in s for s in servers.split(",")):
-        raise ConfigError(
-            f"Kafka URI without host:port: {uri}",
-            where=where,
-            hint="write kafka://host:port (several brokers: kafka://h1:9092,h2:9092)",
-        )
-    return servers, [t for t in path.split(",") if t]
-
-
-def kafka_settings(
-    cfg: SourceConfig,
-    *,
-    name: str = "kafka",
-    group_id: str | None = None,
-    instance_id: str | None = None,
-    start: str = "earliest",
-    max_poll_records: int = 10_000,
-) -> KafkaSettings:
-    """Library-neutral consumer settings for a ``kafka`` source."""
-    from duckpipe.streaming.backends import KafkaSettings
-
-    where = f"sources.{name}"
-    bootstrap, path_topics = bootstrap_of(cfg.uri, where=f"{where}.uri")
-    topics = tuple(cfg.topics or path_topics)
-    if not topics and not cfg.topic_pattern:
-        raise ConfigError(
-            f"Kafka source '{name}' names no topic",
-            where=where,
-            hint="add topics: [name, ...] or topic_pattern: 'regex'",
-        )
-    return KafkaSettings(
-        bootstrap=bootstrap,
-        topics=topics,
-        pattern=cfg.topic_pattern,
-        group_id=group_id or cfg.group_id or f"duckpipe.{name}",
-        instance_id=instance_id,
-        client_id=f"duckpipe.{name}",
-        start=start,
-        max_poll_records=max_poll_records,
-        options={k: v for k, v in cfg.options.items()},
-    )
+    from duckpipe.kafka.client import Consumer
+    from duckpipe.kafka.positions import Offsets
 
 
 class KafkaSource:
@@ -89,9 +39,7 @@ class KafkaSource:
         self.settings = kafka_settings(cfg, name=name, max_poll_records=cfg.batch_size)
 
     def plan(self, position: dict[str, Any] | None, *, full_refresh: bool = False) -> ExtractRange:
-        from duckpipe.streaming.position import StreamPosition
-
-        start = None if full_refresh else StreamPosition.from_value(position).offsets
+        start = None if full_refresh else flatten((position or {}).get("offsets"))
         what = self.settings.describe().rsplit(" on ", 1)[0]
         if not start:
             return ExtractRange(self.name, None, f"{what} (from the beginning)", full_refresh)
@@ -100,7 +48,7 @@ class KafkaSource:
             self.name,
             position,
             f"{what} ({parts}, new partitions from the beginning)",
-            details={"offsets": StreamPosition(start).to_value()["offsets"]},
+            details={"offsets": nest(start)},
         )
 
     def extract(self, extract_range: ExtractRange) -> Extraction:
@@ -111,8 +59,9 @@ class KafkaSource:
         """
         import pyarrow as pa
 
-        from duckpipe.streaming.backends import BEGINNING, open_consumer, raw_schema
-        from duckpipe.streaming.position import StreamPosition, flatten
+        from duckpipe.kafka.backends import open_consumer
+        from duckpipe.kafka.positions import BEGINNING
+        from duckpipe.kafka.records import raw_schema
 
         consumer = open_consumer(self.settings, self.cfg.client)
         try:
@@ -130,12 +79,12 @@ class KafkaSource:
         reader = pa.RecordBatchReader.from_batches(
             table.schema, table.to_batches(max_chunksize=self.cfg.batch_size)
         )
-        return Extraction(reader, lambda: StreamPosition(offsets=reached).to_value())
+        return Extraction(reader, lambda: {"offsets": nest(reached)})
 
     def _decode(self, raw: pa.Table) -> pa.Table:
         from duckpipe.config import ContractConfig
         from duckpipe.engine import Engine
-        from duckpipe.streaming.decode import JsonDecoder
+        from duckpipe.kafka.decode import JsonDecoder
 
         if self.cfg.value_format == "bytes":
             names = ["value" if n == "_value" else n for n in raw.column_names]

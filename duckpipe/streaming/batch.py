@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from duckpipe.streaming.backends import Consumer, Offsets
+    from duckpipe.kafka.client import Consumer
+    from duckpipe.kafka.positions import Offsets
 
 POLL_SLICE = 0.1
 """Longest single wait inside a poll, so a stop request is seen quickly."""
@@ -79,7 +80,7 @@ class Batcher:
             count += chunk.num_rows
         records = pa.concat_tables(chunks) if chunks else None
         if records is None:
-            from duckpipe.streaming.backends import raw_schema
+            from duckpipe.kafka.records import raw_schema
 
             records = raw_schema().empty_table()
         return MicroBatch(records, self.positions(expected), time.monotonic() - started)

@@ -21,7 +21,7 @@ from duckpipe.streaming.batch import split_before
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from duckpipe.streaming.backends import Offsets, TopicPartition
+    from duckpipe.kafka.positions import Offsets, TopicPartition
     from duckpipe.streaming.batch import Batcher, MicroBatch
     from duckpipe.streaming.pipeline import StreamPipeline
 

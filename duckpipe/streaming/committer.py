@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from duckpipe.streaming.backends import Offsets, TopicPartition
-    from duckpipe.streaming.decode import Decoded
+    from duckpipe.kafka.decode import Decoded
+    from duckpipe.kafka.positions import Offsets, TopicPartition
     from duckpipe.streaming.pipeline import StreamPipeline
 
 

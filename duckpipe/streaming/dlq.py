@@ -24,8 +24,8 @@ from duckpipe.streaming.position import StreamPosition, writer_id
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from duckpipe.kafka.positions import Offsets
     from duckpipe.sinks.base import Sink
-    from duckpipe.streaming.backends import Offsets
 
 
 class StreamDeadLetters:

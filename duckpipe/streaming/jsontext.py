@@ -23,7 +23,7 @@ import re
 from typing import TYPE_CHECKING
 
 from duckpipe.core.errors import ConfigError
-from duckpipe.streaming.decode import sql_string
+from duckpipe.core.sql import sql_string
 
 if TYPE_CHECKING:
     import pyarrow as pa

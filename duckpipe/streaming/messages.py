@@ -33,7 +33,7 @@ import threading
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from duckpipe.core.errors import ConfigError
-from duckpipe.streaming.decode import ident
+from duckpipe.core.sql import quote
 from duckpipe.streaming.jsontext import UPPER_ESCAPE, json_object, lower_escapes
 from duckpipe.streaming.tuning import duckdb_threads
 
@@ -114,13 +114,13 @@ def _texts(rows: pa.Table, key: list[str], values: list[str], where: str) -> pa.
     import pyarrow.compute as pc
 
     def fields(names: list[str]) -> list[tuple[str, str, Any]]:
-        return [(n, ident(n), rows.schema.field(n).type) for n in names]
+        return [(n, quote(n), rows.schema.field(n).type) for n in names]
 
     select = [f"encode({json_object(fields(values), where=where)}) as value"]
     if key:
         select.append(f"encode({json_object(fields(key), where=where)}) as key")
     if all(c in rows.column_names for c in POSITION):
-        select += [f'encode({ident(c)}::VARCHAR) as "duckpipe.{c[1:]}"' for c in POSITION]
+        select += [f'encode({quote(c)}::VARCHAR) as "duckpipe.{c[1:]}"' for c in POSITION]
     con = _connection()
     try:
         con.register(_ROWS, rows)

@@ -277,7 +277,7 @@ class Reconnector:
 
 def _reading(stream: str, source: SourceConfig) -> tuple[str, str]:
     """(bootstrap servers, what the stream reads) for messages."""
-    from duckpipe.sources.kafka import bootstrap_of
+    from duckpipe.kafka.settings import bootstrap_of
 
     bootstrap, path_topics = bootstrap_of(source.uri, where=f"streams.{stream}.source")
     topics = list(source.topics or path_topics)

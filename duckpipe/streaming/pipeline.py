@@ -19,9 +19,10 @@ from duckpipe.core.errors import (
     DuckpipeError,
     StreamFenced,
 )
+from duckpipe.kafka.positions import flatten, nest
 from duckpipe.sinks.base import MergeSpec, Position, WriteMode
 from duckpipe.streaming.outage import Reconnector
-from duckpipe.streaming.position import StreamPosition, nest, writer_id
+from duckpipe.streaming.position import StreamPosition, writer_id
 from duckpipe.streaming.resolve import kafka_source, present_keys, static_member, stream_group
 from duckpipe.streaming.status import StreamStatus
 from duckpipe.streaming.tuning import duckdb_threads
@@ -32,15 +33,11 @@ if TYPE_CHECKING:
     from duckpipe.config import StreamConfig
     from duckpipe.core.console import Console
     from duckpipe.engine import Engine
+    from duckpipe.kafka.client import Consumer, TransactionalProducer
+    from duckpipe.kafka.decode import Decoded, JsonDecoder
+    from duckpipe.kafka.positions import Offsets, TopicPartition
     from duckpipe.project import Project
     from duckpipe.sinks.base import Sink
-    from duckpipe.streaming.backends import (
-        Consumer,
-        Offsets,
-        TopicPartition,
-        TransactionalProducer,
-    )
-    from duckpipe.streaming.decode import Decoded, JsonDecoder
     from duckpipe.streaming.dlq import StreamDeadLetters
     from duckpipe.streaming.gate import StreamGate
     from duckpipe.streaming.topics import TopicOutputs
@@ -87,9 +84,9 @@ class StreamPipeline:
     # -- lifecycle -----------------------------------------------------------------
     def open(self, console: Console) -> None:
         from duckpipe.engine import Engine
+        from duckpipe.kafka.backends import open_consumer
+        from duckpipe.kafka.settings import kafka_settings
         from duckpipe.sinks import open_sink
-        from duckpipe.sources.kafka import kafka_settings
-        from duckpipe.streaming.backends import open_consumer
         from duckpipe.streaming.dlq import StreamDeadLetters
 
         self.console = self.kafka.console = console
@@ -151,7 +148,7 @@ class StreamPipeline:
         )
 
     def _decoder(self) -> JsonDecoder | None:
-        from duckpipe.streaming.decode import META_COLUMNS, JsonDecoder, arrow_to_duckdb
+        from duckpipe.kafka.decode import META_COLUMNS, JsonDecoder, arrow_to_duckdb
 
         if self.source.value_format == "bytes":
             return None
@@ -280,8 +277,6 @@ class StreamPipeline:
         offsets.update(self.committed.advanced(end))
         position = StreamPosition(offsets=offsets)
         if self.windows is not None:
-            from duckpipe.streaming.position import flatten
-
             position.replay_from = flatten(self.windows.replay_from())
             position.watermark_us = self.windows.watermark
             position.event_time = dict(self.windows.event_time)

@@ -13,27 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from duckpipe.core.errors import ConfigError
-from duckpipe.streaming.backends.base import Offsets, TopicPartition
+from duckpipe.kafka.positions import Offsets, flatten, nest
 
 
 def writer_id(stream: str) -> str:
     return f"stream:{stream}"
 
 
-def nest(offsets: Offsets) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for (topic, partition), offset in sorted(offsets.items()):
-        out.setdefault(topic, {})[str(partition)] = int(offset)
-    return out
-
-
-def flatten(nested: dict[str, dict[str, Any]] | None) -> Offsets:
-    return {
-        (topic, int(partition)): int(offset)
-        for topic, parts in (nested or {}).items()
-        for partition, offset in parts.items()
-    }
+def dlq_table(stream: str) -> str:
+    return f"_dlq/{stream}"
 
 
 @dataclass
@@ -71,28 +59,3 @@ class StreamPosition:
         for tp, offset in offsets.items():
             merged[tp] = max(offset, merged.get(tp, offset))
         return merged
-
-
-def parse_from_offsets(specs: tuple[str, ...] | list[str], topics: list[str]) -> Offsets:
-    """``--from-offset`` values: ``PARTITION:OFFSET`` (one topic) or ``TOPIC:PARTITION:OFFSET``."""
-    out: Offsets = {}
-    for spec in specs:
-        parts = spec.rsplit(":", 2)
-        try:
-            if len(parts) == 3:
-                tp: TopicPartition = (parts[0], int(parts[1]))
-            elif len(parts) == 2 and len(topics) == 1:
-                tp = (topics[0], int(parts[0]))
-            else:
-                raise ValueError
-            offset = int(parts[-1])
-            if offset < 0 or tp[1] < 0:
-                raise ValueError
-        except ValueError:
-            raise ConfigError(
-                f"invalid --from-offset '{spec}'",
-                where="--from-offset",
-                hint="write PARTITION:OFFSET (one topic) or TOPIC:PARTITION:OFFSET, e.g. 0:1200",
-            ) from None
-        out[tp] = offset
-    return out

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 from duckpipe.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from duckpipe.streaming.backends import Consumer, Offsets
+    from duckpipe.kafka.client import Consumer
+    from duckpipe.kafka.positions import Offsets
     from duckpipe.streaming.options import StreamOptions
 
 
 def replay_targets(consumer: Consumer, options: StreamOptions, *, windowed: bool) -> Offsets:
     """Start offsets for every partition the replay names (all of them for a timestamp)."""
-    from duckpipe.streaming.position import parse_from_offsets
+    from duckpipe.kafka.positions import parse_from_offsets
 
     partitions = consumer.partitions()
     if options.from_timestamp is not None:

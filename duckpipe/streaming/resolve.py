@@ -42,7 +42,7 @@ def static_member(source: SourceConfig, stream: str) -> str:
     """
     import hashlib
 
-    from duckpipe.sources.kafka import bootstrap_of
+    from duckpipe.kafka.settings import bootstrap_of
 
     topics = sorted(source.topics or bootstrap_of(source.uri, where=f"streams.{stream}")[1])
     what = f"pattern:{source.topic_pattern}" if source.topic_pattern else ",".join(topics)

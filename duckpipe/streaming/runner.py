@@ -16,7 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from duckpipe.core.console import Console, NullConsole
-from duckpipe.streaming.backends import END, Offsets, TopicPartition
+from duckpipe.kafka.positions import END, Offsets, TopicPartition, nest
 from duckpipe.streaming.batch import in_order, split_before
 from duckpipe.streaming.catchup import CatchUp
 from duckpipe.streaming.committer import Committer
@@ -404,8 +404,6 @@ def _empty() -> pa.Table:
 
 
 def _named(offsets: Offsets) -> dict[str, dict[str, int]]:
-    from duckpipe.streaming.position import nest
-
     return nest(offsets)
 
 

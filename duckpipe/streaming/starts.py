@@ -19,10 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from duckpipe.streaming.backends import BEGINNING, END, Offsets, TopicPartition
+from duckpipe.kafka.positions import BEGINNING, END, Offsets, TopicPartition
 
 if TYPE_CHECKING:
-    from duckpipe.streaming.backends import Consumer
+    from duckpipe.kafka.client import Consumer
     from duckpipe.streaming.position import StreamPosition
 
 T = TypeVar("T")

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from duckpipe.streaming.backends.base import TopicPartition
+from duckpipe.kafka.positions import TopicPartition
 
 
 @dataclass

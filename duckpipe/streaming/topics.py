@@ -49,13 +49,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from duckpipe.config import SourceConfig, StreamConfig
-    from duckpipe.streaming.backends import (
-        Consumer,
-        KafkaSettings,
-        Offsets,
-        TopicPartition,
-        TransactionalProducer,
-    )
+    from duckpipe.kafka.client import Consumer, TransactionalProducer
+    from duckpipe.kafka.positions import Offsets, TopicPartition
+    from duckpipe.kafka.settings import KafkaSettings
 
 _GROUP_MOVED = ("IllegalGeneration", "ILLEGAL_GENERATION", "RebalanceInProgress", "REBALANCE")
 """The consumer group rebalanced under the transaction: retried with the new generation."""
@@ -109,7 +105,7 @@ class TopicOutputs:
         retrying: Callable[[Callable[[], Any], str], Any],
     ) -> TopicOutputs:
         """Check the output topics exist, then start the producer (fencing older instances)."""
-        from duckpipe.streaming.backends import open_consumer, open_producer
+        from duckpipe.kafka.backends import open_consumer, open_producer
 
         for field in ("topic", "dlq_topic"):
             topic = getattr(config, field)

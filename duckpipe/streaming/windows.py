@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from duckpipe.core.errors import ConfigError
-from duckpipe.streaming.decode import ident, sql_string
+from duckpipe.core.sql import quote, sql_string
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -82,7 +82,7 @@ class Windower:
         self.slide = _micros(window.slide)
         self.gap = _micros(window.gap)
         self.lateness = _micros(window.allowed_lateness)
-        group = ", ".join([*(ident(k) for k in key), "window_start", "window_end"])
+        group = ", ".join([*(quote(k) for k in key), "window_start", "window_end"])
         self.sql = sql or f"select {group}, count(*) as events from windowed group by all"
         self.watermark: int | None = None
         self.event_time: dict[tuple[str, int], int] = {}
@@ -119,7 +119,7 @@ class Windower:
     def _epoch_expr(self, column: str, arrow_type: pa.DataType) -> str:
         import pyarrow as pa
 
-        col = ident(column)
+        col = quote(column)
         if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type):
             return f"epoch_us({col}::TIMESTAMPTZ)"
         if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
@@ -269,7 +269,7 @@ class Windower:
             )
         else:
             self._check_key()
-            part = f"partition by {', '.join(ident(k) for k in self.key)}" if self.key else ""
+            part = f"partition by {', '.join(quote(k) for k in self.key)}" if self.key else ""
             order = "order by _event_us, _topic, _partition, _offset"
             sql = f"""
                 select * exclude (_sid),
@@ -286,7 +286,7 @@ class Windower:
         self.engine.execute(f"create or replace temp table {_WINDOWED} as {sql}", where=self.where)
 
     def _key_list(self) -> str:
-        return "".join(f"{ident(k)}, " for k in self.key)
+        return "".join(f"{quote(k)}, " for k in self.key)
 
     def _check_key(self) -> None:
         columns = (

@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from duckpipe.streaming.backends.base import raw_table
+from duckpipe.kafka.records import raw_table
 
 BASE_MS = 1_700_000_000_000
 

@@ -13,8 +13,10 @@ from typing import ClassVar
 
 import pyarrow as pa
 
-from duckpipe.streaming.backends import BEGINNING, KafkaSettings, open_consumer
-from duckpipe.streaming.backends.base import raw_schema
+from duckpipe.kafka.backends import open_consumer
+from duckpipe.kafka.positions import BEGINNING
+from duckpipe.kafka.records import raw_schema
+from duckpipe.kafka.settings import KafkaSettings
 
 _SCRIPT = Path(sys.executable).parent / "duckpipe"
 DUCKPIPE = (

@@ -10,8 +10,9 @@ import pytest
 
 from duckpipe.config import parse_config
 from duckpipe.core.errors import ConfigError
+from duckpipe.kafka.settings import bootstrap_of
 from duckpipe.project import load_project
-from duckpipe.sources.kafka import KafkaSource, bootstrap_of
+from duckpipe.sources.kafka import KafkaSource
 from duckpipe.streaming import StreamOptions, run_stream
 from tests.streaming.helpers import write_project
 

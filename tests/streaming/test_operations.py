@@ -206,7 +206,8 @@ def test_rebalances_while_producing_lose_and_duplicate_nothing(
     each time the stream's partitions are revoked and assigned again from the lake."""
     import threading
 
-    from duckpipe.streaming.backends import KafkaSettings, open_consumer
+    from duckpipe.kafka.backends import open_consumer
+    from duckpipe.kafka.settings import KafkaSettings
 
     root = project(tmp_path, kafka_service.bootstrap, topic, "0.3s")
     proc = StreamProcess(root, "raw", "--format", "json", "--client", client)

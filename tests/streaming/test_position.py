@@ -7,10 +7,11 @@ import pytest
 
 from duckpipe.core.errors import ConfigError
 from duckpipe.ingest.dlq import after
+from duckpipe.kafka.positions import parse_from_offsets
 from duckpipe.sinks import open_sink
 from duckpipe.streaming.batch import in_order
 from duckpipe.streaming.dlq import StreamDeadLetters
-from duckpipe.streaming.position import StreamPosition, parse_from_offsets
+from duckpipe.streaming.position import StreamPosition
 from tests.streaming.helpers import raw
 
 

@@ -10,9 +10,11 @@ import pytest
 
 from duckpipe.core.console import NullConsole
 from duckpipe.core.errors import ConfigError
+from duckpipe.kafka.backends import open_consumer
+from duckpipe.kafka.positions import BEGINNING
+from duckpipe.kafka.settings import KafkaSettings
 from duckpipe.project import load_project
 from duckpipe.streaming import StreamOptions, run_stream
-from duckpipe.streaming.backends import BEGINNING, KafkaSettings, open_consumer
 from tests.streaming.helpers import BASE_MS, create_topic, produce, write_project
 
 pytestmark = pytest.mark.kafka

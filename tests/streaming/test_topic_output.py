@@ -266,7 +266,8 @@ def test_a_fenced_producer_stops_with_a_clear_error(kafka_service, topics, clien
     import pyarrow as pa
 
     from duckpipe.config import StreamConfig
-    from duckpipe.streaming.backends import KafkaSettings, open_consumer, open_producer
+    from duckpipe.kafka.backends import open_consumer, open_producer
+    from duckpipe.kafka.settings import KafkaSettings
     from duckpipe.streaming.topics import TopicOutputs
 
     boot = kafka_service.bootstrap
@@ -312,7 +313,8 @@ def test_bad_topic_settings_are_named(kafka_service, topics, tmp_path):
 
 
 def _has_records(boot: str, topic: str) -> bool:
-    from duckpipe.streaming.backends import KafkaSettings, open_consumer
+    from duckpipe.kafka.backends import open_consumer
+    from duckpipe.kafka.settings import KafkaSettings
 
     consumer = open_consumer(KafkaSettings(bootstrap=boot, topics=(topic,)), "confluent-kafka")
     try:

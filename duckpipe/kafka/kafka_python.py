@@ -6,15 +6,10 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from duckpipe.core.errors import StreamError, StreamFenced, TransientSourceError
-from duckpipe.streaming.backends.base import (
-    KafkaSettings,
-    Offsets,
-    OnAssign,
-    OnRevoke,
-    TopicPartition,
-    missing_topic,
-    raw_table,
-)
+from duckpipe.kafka.client import OnAssign, OnRevoke, missing_topic
+from duckpipe.kafka.positions import BEGINNING, END, Offsets, TopicPartition
+from duckpipe.kafka.records import raw_table
+from duckpipe.kafka.settings import KafkaSettings
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -117,8 +112,17 @@ class KafkaPythonConsumer:
                 continue
             starts = on_assign(partitions)
             for tp in partitions:
-                _seek(self._consumer, self._tp(tp), starts.get(tp))
+                start = starts[tp] if tp in starts else self._group_start(tp)
+                _seek(self._consumer, self._tp(tp), start)
         return True
+
+    def _group_start(self, tp: TopicPartition) -> int:
+        """Where a partition the assignment callback gave no start for begins: the group's
+        committed offset, else ``start`` (what librdkafka does for an invalid offset)."""
+        committed = self.committed([tp])[tp]
+        if committed is not None:
+            return committed
+        return BEGINNING if self.settings.start == "earliest" else END
 
     def assign(self, offsets: Offsets) -> None:
         parts = {tp: self._tp(tp) for tp in offsets}
@@ -273,8 +277,6 @@ class KafkaPythonConsumer:
 
 
 def _seek(consumer: Any, tp: Any, offset: int | None) -> None:
-    from duckpipe.streaming.backends.base import BEGINNING, END
-
     if offset is None or offset == BEGINNING:
         consumer.seek_to_beginning(tp)
     elif offset == END:
@@ -319,10 +321,13 @@ class KafkaPythonTransactionalProducer:
         *,
         key: bytes | None = None,
         headers: list[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
     ) -> None:
         self._call(
             "cannot send",
-            lambda: self._producer.send(topic, value=value, key=key, headers=headers or None),
+            lambda: self._producer.send(
+                topic, value=value, key=key, headers=headers or None, partition=partition
+            ),
         )
 
     def send_offsets(self, offsets: Offsets, group_metadata: Any, metadata: str = "") -> None:

@@ -7,7 +7,7 @@ import pytest
 from duckpipe.config import ContractConfig
 from duckpipe.core.errors import ConfigError
 from duckpipe.engine import Engine
-from duckpipe.streaming.decode import JsonDecoder, duckdb_type
+from duckpipe.kafka.decode import JsonDecoder, duckdb_type
 from tests.streaming.helpers import raw
 
 
@@ -203,7 +203,7 @@ def test_broken_messages_that_add_up_to_whole_objects_are_rejected_one_by_one(en
 
 
 def test_a_large_first_batch_learns_its_fields_from_a_sample_then_reads_fast(engine):
-    from duckpipe.streaming.decode import SAMPLE_ROWS
+    from duckpipe.kafka.decode import SAMPLE_ROWS
 
     values = [{"id": i, "user": f"u{i % 7}", "amount": i / 4} for i in range(SAMPLE_ROWS * 3)]
     values[-1]["amount"] = 2  # an integer in a float field: still DOUBLE, as the sample said
@@ -226,7 +226,7 @@ def test_a_large_first_batch_learns_its_fields_from_a_sample_then_reads_fast(eng
     ids=["a field the sample did not show", "a float where the sample showed integers"],
 )
 def test_when_the_sample_misleads_the_whole_batch_decides_the_types(engine, late):
-    from duckpipe.streaming.decode import SAMPLE_ROWS
+    from duckpipe.kafka.decode import SAMPLE_ROWS
 
     values = [{"id": i, "user": "u", "amount": i / 4} for i in range(SAMPLE_ROWS * 2)]
     values.append(late)
@@ -243,7 +243,7 @@ def test_when_the_sample_misleads_the_whole_batch_decides_the_types(engine, late
 def test_the_brace_check_reads_each_value_of_a_sliced_chunk(kind):
     import pyarrow as pa
 
-    from duckpipe.streaming.fastjson import _braced
+    from duckpipe.kafka.fastjson import _braced
 
     values = pa.array([b"x", b"{}", b'{"a":1}', b"{", b"", b"}"], getattr(pa, kind)())
     assert _braced(values.slice(1, 2))

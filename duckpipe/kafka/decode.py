@@ -16,15 +16,28 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from duckpipe.core.errors import ConfigError
+from duckpipe.core.sql import quote, sql_string
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from duckpipe.config import ContractConfig
-    from duckpipe.engine import Engine
+
+
+class Engine(Protocol):
+    """What the decoder needs of a DuckDB engine (``duckpipe.engine.Engine`` is one)."""
+
+    def register(self, name: str, data: object) -> None: ...
+
+    def unregister(self, name: str) -> None: ...
+
+    def arrow(
+        self, sql: str, params: list[Any] | None = None, *, where: str | None = None
+    ) -> pa.Table: ...
+
 
 META_COLUMNS = ("_topic", "_partition", "_offset", "_timestamp", "_key", "_headers")
 DTYPE_ALIASES = {
@@ -89,14 +102,6 @@ def arrow_to_duckdb(engine: Engine, fields: list[pa.Field]) -> dict[str, str]:
     finally:
         engine.unregister("_dp_types")
     return {row["column_name"]: row["column_type"] for row in described}
-
-
-def sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class JsonDecoder:
@@ -196,13 +201,13 @@ class JsonDecoder:
         """Every message fits the known schema: let Arrow's JSON reader type them (no rejects)."""
         import pyarrow as pa
 
-        from duckpipe.streaming.fastjson import read_known
+        from duckpipe.kafka.fastjson import read_known
 
         if not self.known:
             return None
         key = tuple(self.known.items())
         if self._arrow_key != key:
-            names = ", ".join(f"null::{t} as {ident(n)}" for n, t in self.known.items())
+            names = ", ".join(f"null::{t} as {quote(n)}" for n, t in self.known.items())
             self._arrow_schema = self.engine.arrow(f"select {names} limit 0").schema
             self._arrow_key = key
         typed = read_known(raw.column("_value"), self._arrow_schema, self.contract)
@@ -265,7 +270,7 @@ class JsonDecoder:
             if name in kind:
                 null = f"({kind[name]} is null or {kind[name]} = 'NULL')"
             elif name in self.known:
-                null = f"_val.{ident(name)} is null"
+                null = f"_val.{quote(name)} is null"
             else:
                 null = "true"
             checks.append(f"when {null} then {sql_string(f'field {name!r} is null')}")
@@ -275,7 +280,7 @@ class JsonDecoder:
             wrong = f"{k} not in {accepted} or " if accepted else ""
             value = f"left(json_extract(_text, {_path(name)})::VARCHAR, 80)"
             checks.append(
-                f"when {k} is not null and {k} <> 'NULL' and ({wrong}_val.{ident(name)} is null) "
+                f"when {k} is not null and {k} <> 'NULL' and ({wrong}_val.{quote(name)} is null) "
                 f"then {sql_string(f'field {name!r} is not {dtype}: ')} || {value}"
             )
         if contract.schema_policy == "freeze":
@@ -316,7 +321,7 @@ def _type_of(structure: object) -> str | None:
         inner = _type_of(structure[0]) if structure else None
         return f"{inner or 'VARCHAR'}[]"
     if isinstance(structure, dict):
-        fields = [f"{ident(k)} {_type_of(v) or 'VARCHAR'}" for k, v in structure.items()]
+        fields = [f"{quote(k)} {_type_of(v) or 'VARCHAR'}" for k, v in structure.items()]
         return f"STRUCT({', '.join(fields)})" if fields else "VARCHAR"
     return {
         "UBIGINT": "BIGINT",

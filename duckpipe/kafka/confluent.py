@@ -9,16 +9,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from duckpipe.core.errors import StreamError, StreamFenced, TransientSourceError
-from duckpipe.streaming.backends.base import (
-    KafkaSettings,
-    Offsets,
-    OnAssign,
-    OnRevoke,
-    TopicPartition,
-    missing_topic,
-    raw_schema,
-    raw_table,
-)
+from duckpipe.kafka.client import OnAssign, OnRevoke, missing_topic
+from duckpipe.kafka.positions import Offsets, TopicPartition
+from duckpipe.kafka.records import raw_schema, raw_table
+from duckpipe.kafka.settings import KafkaSettings
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -353,10 +347,20 @@ class ConfluentTransactionalProducer:
         *,
         key: bytes | None = None,
         headers: list[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
     ) -> None:
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, headers=list(headers or []))
+                if partition is None:
+                    self._producer.produce(topic, value=value, key=key, headers=list(headers or []))
+                else:
+                    self._producer.produce(
+                        topic,
+                        value=value,
+                        key=key,
+                        headers=list(headers or []),
+                        partition=partition,
+                    )
                 return
             except BufferError:
                 self._producer.poll(0.05)  # local queue full: let deliveries drain
