@@ -34,6 +34,7 @@ from duckpipe.sinks.delta_commit import (
     stored_position,
     writer_moved,
 )
+from duckpipe.sinks.delta_table import SORT_BY_KEY, arrow_schema, readable_dataset, table_sort_by
 from duckpipe.sinks.positions import POSITIONS_KEY, decode_map
 from duckpipe.sinks.storage import StorageConfig, delete_tree, find_dirs_with, is_remote
 
@@ -139,7 +140,7 @@ class DeltaSink(BaseSink):
             raise SinkError(f"table '{table}' already exists in {self.root}", where=table)
         columns = _partition_columns(partition_by, schema.names, table)
         check_columns(parse_sorts(sort_by), schema.names, table)
-        config = {"duckpipe.sortBy": ",".join(sort_by)} if sort_by else None
+        config = {SORT_BY_KEY: ",".join(sort_by)} if sort_by else None
         DeltaTable.create(
             self.uri(table),
             schema=lake_schema(schema),
@@ -181,7 +182,7 @@ class DeltaSink(BaseSink):
                 partition_by=columns or None,
                 storage_options=self.storage_options,
                 commit_properties=commit_properties(None, position),
-                configuration={"duckpipe.sortBy": ",".join(sort_by)} if sort_by else None,
+                configuration={SORT_BY_KEY: ",".join(sort_by)} if sort_by else None,
             )
         return CommitResult(table, 0, rows_written=rows.num_rows, rows_inserted=rows.num_rows)
 
@@ -194,7 +195,7 @@ class DeltaSink(BaseSink):
         table, mode, merge, position = request.table, request.mode, request.merge, request.position
         dt = self._latest(table, writing=True)
         base = dt.version()
-        current = _arrow_schema(dt)
+        current = arrow_schema(dt)
         prepared = prepare(
             request.data,
             current,
@@ -210,7 +211,7 @@ class DeltaSink(BaseSink):
             self._before_commit()
             with commit_errors(table, position, moved):
                 return self._merge(dt, table, prepared, merge, props)
-        rows = sort_table(prepared.data, parse_sorts(_sort_by(dt)))
+        rows = sort_table(prepared.data, parse_sorts(table_sort_by(dt)))
         delta_schema_mode: Literal["merge", "overwrite"] | None = (
             "overwrite" if prepared.replace_schema else ("merge" if prepared.new_fields else None)
         )
@@ -251,12 +252,12 @@ class DeltaSink(BaseSink):
         from duckpipe.sinks.merge import check_keys
 
         source = prepared.data
-        target_columns = [*_arrow_schema(dt).names, *(f.name for f in prepared.new_fields)]
+        target_columns = [*arrow_schema(dt).names, *(f.name for f in prepared.new_fields)]
         check_keys(spec, table, target_columns, source.column_names)
         strategy = spec.strategy if spec.strategy != "auto" else self.merge_strategy
         partitioned = bool(dt.metadata().partition_columns)
         if strategy == "rewrite" or (strategy == "auto" and partitioned):
-            return rewrite_merge(self, dt, table, prepared, spec, props)
+            return rewrite_merge(dt, table, prepared, spec, props, self.storage_options)
         return library_merge(dt, table, prepared, spec, props)
 
     # -- reads -----------------------------------------------------------------
@@ -301,7 +302,7 @@ class DeltaSink(BaseSink):
         return traced(readable_dataset(self._at(table, version, timestamp)))
 
     def schema(self, table: str) -> pa.Schema:
-        return _arrow_schema(self._open(table))
+        return arrow_schema(self._open(table))
 
     def version(self, table: str) -> int | None:
         return self._open(table).version() if self.exists(table) else None
@@ -336,9 +337,9 @@ class DeltaSink(BaseSink):
             format=self.format,
             location=self.uri(table),
             version=dt.version(),
-            schema=_arrow_schema(dt),
+            schema=arrow_schema(dt),
             partition_by=list(dt.metadata().partition_columns),
-            sort_by=_sort_by(dt),
+            sort_by=table_sort_by(dt),
             num_files=actions.num_rows,
             num_rows=int(pa.compute.sum(actions["num_records"]).as_py() or 0)
             if actions.num_rows
@@ -388,24 +389,6 @@ class DeltaSink(BaseSink):
         return vacuum(
             dt, table, fs, base, retention_hours=retention_hours, dry_run=dry_run, props=props
         )
-
-
-def _arrow_schema(dt: DeltaTable) -> pa.Schema:
-    import pyarrow as pa
-
-    return pa.schema(dt.schema().to_arrow())
-
-
-def readable_dataset(dt: DeltaTable) -> ds.Dataset:
-    """The table's files as a pyarrow dataset that filters on every column (see view_types)."""
-    from duckpipe.sinks.view_types import readable
-
-    return readable(dt.to_pyarrow_dataset(), location=dt.table_uri)
-
-
-def _sort_by(dt: DeltaTable) -> list[str]:
-    raw = dt.metadata().configuration.get("duckpipe.sortBy")
-    return [s for s in raw.split(",") if s] if raw else []
 
 
 def _partition_columns(partition_by: list[str] | None, columns: list[str], table: str) -> list[str]:

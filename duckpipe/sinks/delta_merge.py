@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from deltalake import CommitProperties, DeltaTable
 
     from duckpipe.sinks.base import MergeSpec
-    from duckpipe.sinks.delta import DeltaSink
     from duckpipe.sinks.prepare import Prepared
 
 
@@ -61,17 +60,17 @@ def library_merge(
 
 
 def rewrite_merge(
-    sink: DeltaSink,
     dt: DeltaTable,
     table: str,
     prepared: Prepared,
     spec: MergeSpec,
     props: CommitProperties,
+    storage_options: dict[str, str],
 ) -> CommitResult:
     import pyarrow as pa
     from deltalake import write_deltalake
 
-    from duckpipe.sinks.delta import readable_dataset
+    from duckpipe.sinks.delta_table import arrow_schema, readable_dataset
     from duckpipe.sinks.merge import merge_rows, units_with_matches
     from duckpipe.sinks.prepare import with_new_columns
     from duckpipe.sinks.schema import conform
@@ -90,7 +89,7 @@ def rewrite_merge(
         scope = _distinct(pa.concat_tables([scope, matched.cast(scope.schema)]))
     if scope.num_rows == 0:
         return CommitResult(table, dt.version(), metrics={"strategy": "rewrite"})
-    schema = pa.schema([*pa.schema(dt.schema().to_arrow()), *prepared.new_fields])
+    schema = pa.schema([*arrow_schema(dt), *prepared.new_fields])
     target = with_new_columns(dataset.to_table(filter=partition_filter(scope)), prepared.new_fields)
     outcome = merge_rows(target, source, spec, table=table)
     rows, _ = conform(outcome.rows, schema, table=table, evolution="strict")
@@ -101,7 +100,7 @@ def rewrite_merge(
         predicate=partition_sql(scope),
         schema_mode="merge" if prepared.new_fields else None,
         partition_by=parts,
-        storage_options=sink.storage_options,
+        storage_options=storage_options,
         commit_properties=props,
     )
     dt.update_incremental()

@@ -188,6 +188,7 @@ class IcebergSink(BaseSink):
     def _commit(self, request: WriteRequest) -> CommitResult:
         from pyiceberg.expressions import AlwaysTrue
 
+        from duckpipe.sinks.iceberg_catalog import sorted_rows
         from duckpipe.sinks.iceberg_scan import arrow_schema
         from duckpipe.sinks.prepare import check_rows_match, prepare
 
@@ -206,7 +207,7 @@ class IcebergSink(BaseSink):
         _evolve(txn, prepared.data.schema if prepared.replace_schema else None, prepared.new_fields)
         summary = self._fence(txn, tbl, position)
         result = CommitResult(table, None, rows_written=prepared.data.num_rows)
-        rows = _sorted(tbl, prepared.data)
+        rows = sorted_rows(tbl, prepared.data)
         if mode == "append":
             txn.append(rows, snapshot_properties=summary)
             result.rows_inserted = rows.num_rows
@@ -416,14 +417,6 @@ def _evolve(txn: Transaction, replace: pa.Schema | None, new_fields: list[pa.Fie
     if new_fields:
         with txn.update_schema() as update:
             update.union_by_name(pa.schema([f.with_nullable(True) for f in new_fields]))
-
-
-def _sorted(tbl: Table, rows: pa.Table) -> pa.Table:
-    from duckpipe.sinks.iceberg_catalog import layout_strings
-    from duckpipe.sinks.partitioning import parse_sorts, sort_table
-
-    _, sorts = layout_strings(tbl.schema(), tbl.spec(), tbl.sort_order())
-    return sort_table(rows, parse_sorts(sorts))
 
 
 def _total_records(tbl: Table) -> int:

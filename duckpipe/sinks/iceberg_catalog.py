@@ -14,9 +14,10 @@ from duckpipe.core.errors import ConfigError, MissingDependency, SinkError
 from duckpipe.sinks.partitioning import PartitionTerm, SortTerm
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from pyiceberg.catalog.sql import SqlCatalog
     from pyiceberg.schema import Schema
-    from pyiceberg.table import Transaction
+    from pyiceberg.table import Table, Transaction
     from pyiceberg.transforms import Transform
 
 CATALOG_FILE = "iceberg_catalog.db"
@@ -178,3 +179,11 @@ def layout_strings(schema: Schema, spec: Any, order: Any) -> tuple[list[str], li
             text += " desc"
         sorts.append(text)
     return parts, sorts
+
+
+def sorted_rows(tbl: Table, rows: pa.Table) -> pa.Table:
+    """``rows`` in the table's sort order (as every writer of the table writes them)."""
+    from duckpipe.sinks.partitioning import parse_sorts, sort_table
+
+    _, sorts = layout_strings(tbl.schema(), tbl.spec(), tbl.sort_order())
+    return sort_table(rows, parse_sorts(sorts))

@@ -29,7 +29,7 @@ def compact(tbl: Table, table: str, target_size: int) -> MaintenanceResult:
     from pyiceberg.io.pyarrow import _dataframe_to_data_files
 
     from duckpipe.core.errors import SinkError
-    from duckpipe.sinks.iceberg import _sorted
+    from duckpipe.sinks.iceberg_catalog import sorted_rows
     from duckpipe.sinks.iceberg_scan import read_files
 
     result = MaintenanceResult(table, "compact")
@@ -68,7 +68,7 @@ def compact(tbl: Table, table: str, target_size: int) -> MaintenanceResult:
         snapshot_properties={COMPACT_OPERATION: "compact"}
     ).overwrite() as rewrite:
         for group in bins:
-            rows = _sorted(tbl, pa.concat_tables(read_files(tbl, group)))
+            rows = sorted_rows(tbl, pa.concat_tables(read_files(tbl, group)))
             for task in group:
                 rewrite.delete_data_file(task.file)
                 result.bytes_removed += task.file.file_size_in_bytes

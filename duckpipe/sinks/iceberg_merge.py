@@ -88,7 +88,7 @@ def _rewrite(
     import pyarrow as pa
     from pyiceberg.io.pyarrow import _dataframe_to_data_files
 
-    from duckpipe.sinks.iceberg import _sorted
+    from duckpipe.sinks.iceberg_catalog import sorted_rows
     from duckpipe.sinks.iceberg_scan import arrow_schema, read_files
     from duckpipe.sinks.merge import merge_rows, units_with_matches
     from duckpipe.sinks.prepare import with_new_columns
@@ -118,7 +118,7 @@ def _rewrite(
     target = with_new_columns(target, prepared.new_fields)
     outcome = merge_rows(target, source, spec, table=table)
     rows, _ = conform(outcome.rows, schema, table=table, evolution="strict")
-    rows = _sorted(tbl, rows)
+    rows = sorted_rows(tbl, rows)
     result = CommitResult(
         table,
         None,
