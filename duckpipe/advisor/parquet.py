@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -19,14 +18,14 @@ from duckpipe.advisor.facts import (
     TableFacts,
     clustering_depth,
 )
+from duckpipe.sinks.footers import file_fragments
+from duckpipe.sinks.footers import read_footers as read_fragment_footers
 
 if TYPE_CHECKING:
     import pyarrow.parquet as pq
 
     from duckpipe.advisor.prices import Thresholds
     from duckpipe.advisor.storage import LakeLocation, ObjectInfo
-
-FOOTER_WORKERS = 16
 
 
 def is_data_file(path: str) -> bool:
@@ -42,21 +41,10 @@ def hive_partition(path: str) -> str:
 
 def read_footers(location: LakeLocation, paths: Sequence[str]) -> list[pq.FileMetaData | None]:
     """Footers of ``paths`` (relative to ``location``); None where a file is unreadable."""
-    import pyarrow.parquet as pq
-
-    fs = location.filesystem()
-
-    def one(path: str) -> pq.FileMetaData | None:
-        try:
-            with fs.open_input_file(location.child(path).fs_path) as handle:
-                return pq.read_metadata(handle)
-        except (OSError, ValueError):
-            return None
-
     if not paths:
         return []
-    with ThreadPoolExecutor(max_workers=min(FOOTER_WORKERS, len(paths))) as pool:
-        return list(pool.map(one, paths))
+    fs = location.filesystem()
+    return read_fragment_footers(file_fragments(fs, [location.child(p).fs_path for p in paths]))
 
 
 def sample(paths: Sequence[str], n: int) -> list[str]:

@@ -15,7 +15,7 @@ the files that have them are read that way (it skips their row-group pruning and
 a cast); every other file and column is read exactly as before.
 
 Finding them needs each file's footer, so the first dataset of a table in a process
-reads the footers of all its files (16 at a time), also of files a partition filter
+reads the footers of all its files (``footers.read_footers``), also of files a partition filter
 would then skip. Files in a lake never change: what a footer said is remembered per
 file for the life of the process, and a plain file keeps its footer in its fragment,
 so the scan that follows does not read it again.
@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
+
+from duckpipe.sinks.footers import read_footers
 
 if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
 
 _KNOWN_LIMIT = 200_000  # files remembered before the memory is cleared
 _known: dict[str, tuple[str, ...]] = {}
@@ -84,8 +86,7 @@ def _view_columns(fragments: Sequence[ds.FileFragment], location: str) -> list[t
         known = [_known.get(k) for k in keys]
     todo = [i for i, cols in enumerate(known) if cols is None]
     if todo:
-        with ThreadPoolExecutor(max_workers=min(16, len(todo))) as pool:
-            found = list(pool.map(lambda i: _views_in(fragments[i]), todo))
+        found = [_views_in(meta) for meta in read_footers([fragments[i] for i in todo])]
         with _lock:
             if len(_known) + len(todo) > _KNOWN_LIMIT:
                 _known.clear()
@@ -95,16 +96,16 @@ def _view_columns(fragments: Sequence[ds.FileFragment], location: str) -> list[t
     return [cols or () for cols in known]
 
 
-def _views_in(fragment: ds.FileFragment) -> tuple[str, ...] | None:
+def _views_in(footer: pq.FileMetaData | None) -> tuple[str, ...] | None:
     """None when the footer cannot be read: the scan reports that error as it always did."""
     import pyarrow as pa
 
-    try:
-        schema = fragment.physical_schema
-    except (OSError, pa.ArrowException):
+    if footer is None:
         return None
     return tuple(
-        f.name for f in schema if pa.types.is_string_view(f.type) or pa.types.is_binary_view(f.type)
+        f.name
+        for f in footer.schema.to_arrow_schema()
+        if pa.types.is_string_view(f.type) or pa.types.is_binary_view(f.type)
     )
 
 
