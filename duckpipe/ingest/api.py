@@ -36,8 +36,8 @@ from duckpipe.core.retry import call_with_retry
 from duckpipe.core.run_ids import new_run_id
 from duckpipe.ingest.contracts import Contract
 from duckpipe.ingest.dlq import DeadLetters, write_dead_letters
-from duckpipe.ingest.lake_types import LakeTypes
 from duckpipe.ingest.metadata import METADATA_COLUMNS, MetadataColumns
+from duckpipe.sinks.lake_types import LakeTypes
 from duckpipe.sources.watermarks import Watermark
 
 if TYPE_CHECKING:

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 from duckpipe.core.errors import ConfigError, did_you_mean
 from duckpipe.ingest.contracts import COLUMN, REASON, Contract
 from duckpipe.ingest.dlq import dlq_table, read_dead_letters
-from duckpipe.ingest.lake_types import LakeTypes
 from duckpipe.ingest.land import audit_staged, commit_rows, unique_on_key
 from duckpipe.ingest.metadata import MetadataColumns, without_metadata
 from duckpipe.project import landed_table
 from duckpipe.sinks.base import Position
+from duckpipe.sinks.lake_types import LakeTypes
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -54,7 +54,7 @@ class Transform:
         return self.metadata.schema(out) if self.metadata is not None else out
 
     def _lake(self, schema: pa.Schema) -> Any:
-        from duckpipe.ingest.lake_types import LakeTypes
+        from duckpipe.sinks.lake_types import LakeTypes
 
         converter = self._lake_types.get(schema)
         if converter is None:

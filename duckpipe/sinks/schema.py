@@ -19,6 +19,33 @@ if TYPE_CHECKING:
 Evolution = Literal["strict", "evolve"]
 
 
+def stored_as_text(t: pa.DataType) -> bool:
+    """Whether the lakes store ``t`` as its text (uuid, interval; also inside lists)."""
+    import pyarrow as pa
+
+    if getattr(t, "extension_name", None) == "arrow.uuid" or pa.types.is_interval(t):
+        return True
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return stored_as_text(t.value_type)
+    return False
+
+
+def storable_type(t: pa.DataType) -> pa.DataType:
+    """``t`` as a type both formats can store, widths kept (landing: ``sinks.lake_types``).
+
+    uuid and interval become text, other extension types their storage type.
+    """
+    import pyarrow as pa
+
+    if stored_as_text(t) and not pa.types.is_list(t):
+        return pa.string()
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return pa.list_(storable_type(t.value_type))
+    if isinstance(t, pa.ExtensionType):
+        return storable_type(t.storage_type)
+    return t
+
+
 def lake_type(t: pa.DataType) -> pa.DataType:
     """The type a new table stores for Arrow type ``t`` (both formats can hold it)."""
     import pyarrow as pa

@@ -7,7 +7,8 @@ round trip through their writers. So, at the lake boundary only:
 - ``interval`` -> DuckDB's interval text (``'1 month 2 days 03:00:00'``), ``::INTERVAL`` reads it;
 - ``json`` / other string-backed extension types -> their string storage.
 
-The conversion is columnar: DuckDB formats the uuid and interval columns of a batch in
+The type table is ``sinks.schema.storable_type`` (beside ``lake_type``, which a sink applies
+when it creates a table). The conversion is columnar: DuckDB formats the uuid and interval columns of a batch in
 one statement; string-backed extensions are unwrapped without a copy.
 """
 
@@ -15,33 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from duckpipe.sinks.schema import storable_type, stored_as_text
+
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
-
-
-def _needs_sql(t: pa.DataType) -> bool:
-    import pyarrow as pa
-
-    if getattr(t, "extension_name", None) == "arrow.uuid":
-        return True
-    if pa.types.is_interval(t):
-        return True
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return _needs_sql(t.value_type)
-    return False
-
-
-def _portable(t: pa.DataType) -> pa.DataType:
-    import pyarrow as pa
-
-    if _needs_sql(t) and not pa.types.is_list(t):
-        return pa.string()
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return pa.list_(_portable(t.value_type))
-    if isinstance(t, pa.ExtensionType):
-        return _portable(t.storage_type)
-    return t
 
 
 class LakeTypes:
@@ -51,8 +30,8 @@ class LakeTypes:
         import pyarrow as pa
 
         self.source = schema
-        self.schema = pa.schema([f.with_type(_portable(f.type)) for f in schema])
-        self.sql_columns = [f.name for f in schema if _needs_sql(f.type)]
+        self.schema = pa.schema([f.with_type(storable_type(f.type)) for f in schema])
+        self.sql_columns = [f.name for f in schema if stored_as_text(f.type)]
         self.changed = self.schema != schema or bool(self.sql_columns)
         self._con: duckdb.DuckDBPyConnection | None = None
 
