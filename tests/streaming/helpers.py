@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,20 @@ def create_topic(bootstrap: str, name: str, partitions: int = 1) -> None:
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.create_topics([NewTopic(name, partitions, 1)])[name].result(30)
+    # The create call returns once the controller has the topic; the broker's metadata (what
+    # a consumer lists) can lag behind it. Wait until every partition has a leader.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        topic = admin.list_topics(topic=name, timeout=5).topics.get(name)
+        if (
+            topic is not None
+            and topic.error is None
+            and len(topic.partitions) == partitions
+            and all(p.leader >= 0 for p in topic.partitions.values())
+        ):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"topic {name} has no leader for every partition after 30 s")
 
 
 def produce(
