@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from duckpipe.quality.checker import ChecksRun, run_checks
 from duckpipe.quality.framework import DataQualityFramework, ValidationResult
-from duckpipe.quality.gate import AuditResult, audit
+from duckpipe.quality.gate import AuditResult, PublishGate, audit
 from duckpipe.quality.results import CheckResult
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "CheckResult",
     "ChecksRun",
     "DataQualityFramework",
+    "PublishGate",
     "ValidationResult",
     "audit",
     "run_checks",

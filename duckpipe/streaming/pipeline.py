@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     from duckpipe.kafka.positions import Offsets, TopicPartition
     from duckpipe.project import Project
     from duckpipe.sinks.base import Sink
+    from duckpipe.streaming.checks import StreamChecks
     from duckpipe.streaming.dlq import StreamDeadLetters
-    from duckpipe.streaming.gate import StreamGate
     from duckpipe.streaming.topics import TopicOutputs
     from duckpipe.streaming.windows import Windower
 
@@ -79,7 +79,7 @@ class StreamPipeline:
         self.kafka = Reconnector(name, self.source, self.status, lambda: self.stop_requested())
         self.outage = self.kafka.outage
         self.skip_checks = False
-        self.gate: StreamGate | None = None
+        self.checks: StreamChecks | None = None
 
     # -- lifecycle -----------------------------------------------------------------
     def open(self, console: Console) -> None:
@@ -135,9 +135,9 @@ class StreamPipeline:
                 mode=self.config.mode,
                 where=f"streams.{self.name}",
             )
-        from duckpipe.streaming.gate import open_gate
+        from duckpipe.streaming.checks import open_checks
 
-        self.gate = open_gate(
+        self.checks = open_checks(
             project,
             self.name,
             self.config,
@@ -236,8 +236,10 @@ class StreamPipeline:
         empty = records.schema.empty_table().append_column("_reason", pa.array([], pa.string()))
         columns = list(MESSAGE_COLUMNS)
         dead = [p.select(columns).cast(empty.select(columns).schema) for p in parts]
-        result = BatchResult(output, pa.concat_tables(dead) if dead else empty, emitted)
-        return result if self.gate is None else self.gate.audit(result, records)
+        rejected = pa.concat_tables(dead) if dead else empty
+        if self.checks is not None:
+            output, rejected = self.checks.audit(output, rejected, records)
+        return BatchResult(output, rejected, emitted)
 
     def _note_replay_start(self, timed: pa.Table) -> None:
         """The first event time replayed in each partition: windows before it are incomplete.

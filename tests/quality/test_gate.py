@@ -15,7 +15,7 @@ from duckpipe.core.errors import QualityError
 from duckpipe.engine import Engine
 from duckpipe.plan import RunOptions
 from duckpipe.project import load_project
-from duckpipe.quality import audit
+from duckpipe.quality import PublishGate, audit
 from duckpipe.runner import RunContext
 
 CHECKS = """\
@@ -175,3 +175,37 @@ def test_broken_checks_raise_with_file_and_line(tmp_path: Path, orders: pa.Table
     with pytest.raises(QualityError, match="unknown column 'mail'") as err:
         audit(ctx, "orders", "staged")
     assert err.value.where == "checks/orders.yml:2"
+
+
+def test_the_gate_audits_arrow_rows_and_names_the_rows_each_failing_check_flags(
+    tmp_path: Path, orders: pa.Table
+) -> None:
+    """A stream's way in: rows outside the run's engine, references read from the lake."""
+    checks = (
+        "checks for orders:\n"
+        "  - missing_count(email) = 0\n"
+        "  - values in (customer_id) must exist in customers (id)\n"
+    )
+    ctx = make_ctx(tmp_path, checks)
+    ctx.lake.write("customers", pa.table({"id": pa.array([10, 11, 12, 13], pa.int64())}))
+    gate = PublishGate(ctx.project, ctx.lake, ctx.engine, ctx.console)
+    assert (gate.has_checks("orders"), gate.has_checks("customers")) == (True, False)
+    assert sorted(where for _, where in gate.prepare("orders")) == [
+        "checks/orders.yml:2",
+        "checks/orders.yml:3",
+    ]
+    assert gate.references == {"orders": {"customers"}}
+
+    result = gate.audit("orders", orders, row_key=("id", "region"))
+
+    assert result.passed is False and result.quarantined == 0
+    assert result.failing_rows == {
+        "3\x00eu": ["check 'missing_count(email) = 0' failed (checks/orders.yml:2)"],
+        "6\x00us": [
+            "check 'values in (customer_id) must exist in customers (id)' failed "
+            "(checks/orders.yml:3)"
+        ],
+    }
+    assert not ctx.lake.exists("_quarantine/orders")
+    assert gate.audit("orders", orders.slice(0, 2), row_key=("id",)).failing_rows == {}
+    assert gate.audit("orders", orders, row_key=("order_id",)).failing_rows is None

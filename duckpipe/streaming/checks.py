@@ -1,10 +1,11 @@
-"""A stream's quality gate: the SodaCL checks of its table, run on every micro-batch before the commit.
+"""A stream's checks: the publish gate on every micro-batch before the commit, and what a failure does.
 
 A stream whose output table has checks (``checks for <table>:`` in ``checks/*.yml``, the
 same files and dataset names ``duckpipe run`` and ``duckpipe check`` use) audits the rows
 each micro-batch is about to publish, after decoding, SQL and windows and before the DLQ
-and lake writes. soda-core runs the checks (``duckpipe.quality``), against DuckDB, with
-the table's name bound to the batch's rows.
+and lake writes. The project's one publish gate (``duckpipe.quality.gate``) runs them
+with soda-core against DuckDB, the table's name bound to the batch's rows; this module
+decides what a failing check does to the batch.
 
 Semantics, decided for streams:
 
@@ -44,24 +45,23 @@ without checks).
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import TYPE_CHECKING
 
 from duckpipe.core.errors import ConfigError, QualityGateFailed
+from duckpipe.quality.gate import PublishGate, row_keys
 
 if TYPE_CHECKING:
-    import duckdb
     import pyarrow as pa
 
     from duckpipe.config import StreamConfig
     from duckpipe.core.console import Console
     from duckpipe.engine import Engine
     from duckpipe.project import Project
+    from duckpipe.quality.checker import ChecksRun
+    from duckpipe.quality.gate import AuditResult
     from duckpipe.quality.results import CheckResult
-    from duckpipe.quality.sodacl import ChecksSuite
     from duckpipe.sinks.base import Sink
-    from duckpipe.streaming.pipeline import BatchResult
 
 ROW_KEY = ("_topic", "_partition", "_offset")
 PER_BATCH_METRICS = ("row_count", "duplicate_count", "duplicate_percent")
@@ -69,7 +69,7 @@ WARN_EVERY = 60.0
 """Seconds between two console warnings of the same ``warn`` check."""
 
 
-def open_gate(
+def open_checks(
     project: Project,
     stream: str,
     config: StreamConfig,
@@ -78,14 +78,10 @@ def open_gate(
     engine: Engine,
     console: Console,
     skip: bool = False,
-) -> StreamGate | None:
-    """The gate of stream ``stream``, or None when its table has no checks (soda is not imported)."""
-    from duckpipe.quality.datasets import validate_suite
-
-    if skip or not project.config.quality.enabled:
-        return None
-    suite = validate_suite(project, sink)
-    if config.table not in suite.datasets():
+) -> StreamChecks | None:
+    """The checks of stream ``stream``, or None when its table has none (soda is not imported)."""
+    gate = PublishGate(project, sink, engine, console, skip=skip)
+    if not gate.has_checks(config.table):
         return None
     if config.on_check_failure == "dlq" and config.window is not None:
         raise ConfigError(
@@ -94,49 +90,30 @@ def open_gate(
             where=f"streams.{stream}.on_check_failure",
             hint="use on_check_failure: stop, or check the stream's raw table instead",
         )
-    gate = StreamGate(project, stream, config, suite, sink=sink, engine=engine, console=console)
-    gate.prepare()
-    return gate
+    checks = StreamChecks(stream, config, gate, console)
+    checks.prepare()
+    return checks
 
 
-class StreamGate:
+class StreamChecks:
     """Audits each micro-batch's output with the checks of the stream's table."""
 
     def __init__(
-        self,
-        project: Project,
-        stream: str,
-        config: StreamConfig,
-        suite: ChecksSuite,
-        *,
-        sink: Sink,
-        engine: Engine,
-        console: Console,
+        self, stream: str, config: StreamConfig, gate: PublishGate, console: Console
     ) -> None:
-        self.project = project
         self.stream = stream
         self.dataset = config.table
         self.policy = config.on_check_failure
-        self.suite = suite
-        self.sink = sink
-        self.engine = engine
         self.console = console
-        self.targets: set[str] = set()
+        self.gate = gate
+        gate.reporter = self._report  # warnings at most once a minute, counted per batch
         self.batches = 0
         self.warned: dict[str, int] = {}
         self._last_warning: dict[str, float] = {}
 
     def prepare(self) -> None:
         """Import soda-core and parse the checks once, before the first batch."""
-        from duckpipe.quality.checker import parse_checks_for
-
-        con = self.engine.con.cursor()
-        try:
-            specs = parse_checks_for(con, self.suite, self.dataset)
-        finally:
-            con.close()
-        self.targets = {s.target for s, _ in specs if s.target and s.target != self.dataset}
-        for spec, where in specs:
+        for spec, where in self.gate.prepare(self.dataset):
             if spec.metric in PER_BATCH_METRICS:
                 self.console.warn(
                     f"stream {self.stream}: '{spec.text}' ({where}) is checked on each "
@@ -144,52 +121,35 @@ class StreamGate:
                     "(`duckpipe check` checks the table)"
                 )
 
-    def audit(self, result: BatchResult, records: pa.Table) -> BatchResult:
-        """``result`` when every ``fail`` check passes on its output; raises or moves rows to the DLQ."""
-        if not result.output.num_rows:
-            return result
-        from duckpipe.quality.checker import run_checks
-        from duckpipe.quality.datasets import known_datasets
-
-        quality = self.project.config.quality
-        con = self.engine.con.cursor()
-        try:
-            con.register(self.dataset, result.output)
-            for target in self.targets:
-                if self.sink.exists(target):
-                    con.register(target, self.sink.dataset(target))
-            run = run_checks(
-                con,
-                self.suite,
-                self.dataset,
-                samples_limit=quality.samples_limit,
-                known_datasets=lambda: known_datasets(self.project, self.sink),
-            )
-            self.batches += 1
-            self._report(run.results, run.warnings)
-            failing = run.failing
-            if not failing:
-                return result
-            if self.policy == "stop":
-                raise self._failed(failing, records)
-            return self._to_dead_letters(result, records, failing, con)
-        finally:
-            con.close()
+    def audit(
+        self, output: pa.Table, rejects: pa.Table, records: pa.Table
+    ) -> tuple[pa.Table, pa.Table]:
+        """``output`` and ``rejects`` when every ``fail`` check passes; raises or moves rows to the DLQ."""
+        if not output.num_rows:
+            return output, rejects
+        key = ROW_KEY if self.policy == "dlq" else ()
+        self.batches += 1
+        result = self.gate.audit(self.dataset, output, row_key=key)
+        if result.passed:
+            return output, rejects
+        failing = [r for r in result.results if r.blocks]
+        if self.policy == "stop":
+            raise self._failed(failing, records)
+        return self._to_dead_letters(output, rejects, records, failing, result)
 
     # -- dlq -----------------------------------------------------------------------
     def _to_dead_letters(
         self,
-        result: BatchResult,
+        output: pa.Table,
+        rejects: pa.Table,
         records: pa.Table,
         failing: list[CheckResult],
-        con: duckdb.DuckDBPyConnection,
-    ) -> BatchResult:
+        result: AuditResult,
+    ) -> tuple[pa.Table, pa.Table]:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from duckpipe.quality.checker import strip_sql
-
-        missing = [c for c in ROW_KEY if c not in result.output.column_names]
+        missing = [c for c in ROW_KEY if c not in output.column_names]
         if missing:
             raise self._failed(
                 failing,
@@ -202,31 +162,19 @@ class StreamGate:
             raise self._failed(
                 failing, records, why=f"'{opaque[0].name}' does not identify failing rows"
             )
-        reasons: dict[str, list[str]] = {}
-        for check in failing:
-            assert check.failing_sql is not None
-            rows = con.sql(
-                "select _topic, _partition, _offset "
-                f"from ({strip_sql(check.failing_sql)}) as failing"
-            ).to_arrow_table()
-            for key in _keys(rows).to_pylist():
-                reasons.setdefault(key, []).append(
-                    f"check '{check.name}' failed ({check.location})"
-                )
+        reasons = result.failing_rows or {}
         failed = pa.array(list(reasons), pa.string())
-        output = result.output.filter(pc.invert(pc.is_in(_keys(result.output), value_set=failed)))
-        record_keys = _keys(records)
-        dead = records.filter(pc.is_in(record_keys, value_set=failed))
-        why = ["; ".join(reasons[k]) for k in _keys(dead).to_pylist()]
-        schema = result.rejects.schema
+        output = output.filter(pc.invert(pc.is_in(row_keys(output, ROW_KEY), value_set=failed)))
+        dead = records.filter(pc.is_in(row_keys(records, ROW_KEY), value_set=failed))
+        why = ["; ".join(reasons[k]) for k in row_keys(dead, ROW_KEY).to_pylist()]
+        schema = rejects.schema
         message = [c for c in schema.names if c != "_reason"]
         dead = dead.select(message).append_column("_reason", pa.array(why, pa.string()))
         dead = dead.select(schema.names).cast(schema)
-        rejects = pa.concat_tables([result.rejects, dead])
         self.console.event(
             "stream_checks_dead_lettered", stream=self.stream, dataset=self.dataset, rows=len(why)
         )
-        return dataclasses.replace(result, output=output, rejects=rejects)
+        return output, pa.concat_tables([rejects, dead])
 
     # -- reporting -----------------------------------------------------------------
     def _failed(
@@ -248,10 +196,10 @@ class StreamGate:
             hint += f", or set streams.{self.stream}.on_check_failure: dlq"
         return QualityGateFailed(message, where=failing[0].location, hint=hint)
 
-    def _report(self, results: list[CheckResult], warnings: list[str]) -> None:
-        for warning in warnings:
+    def _report(self, run: ChecksRun) -> None:
+        for warning in run.warnings:
             self._warn(warning, f"{self.dataset}: {warning}")
-        for result in results:
+        for result in run.results:
             if result.passed:
                 continue
             self.console.event("check", stream=self.stream, **result.to_dict())
@@ -281,17 +229,4 @@ def offset_ranges(records: pa.Table) -> str:
     return ", ".join(
         f"{row['_topic']}/{row['_partition']}:{row['_offset_min']}-{row['_offset_max']}"
         for row in sorted(grouped.to_pylist(), key=lambda r: (r["_topic"], r["_partition"]))
-    )
-
-
-def _keys(rows: pa.Table) -> pa.ChunkedArray:
-    """One text key per row: topic, partition and offset."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    return pc.binary_join_element_wise(
-        rows.column("_topic").cast(pa.string()),
-        pc.cast(rows.column("_partition"), pa.string()),
-        pc.cast(rows.column("_offset"), pa.string()),
-        "\x00",
     )
