@@ -159,7 +159,7 @@ class ConfluentConsumer:
             ) from exc
         if self.settings.pattern:
             pattern = re.compile(self.settings.pattern)
-            names = [t for t in metadata.topics if pattern.fullmatch(t)]
+            names = sorted(t for t in metadata.topics if pattern.fullmatch(t))
         else:
             names = list(self.settings.topics)
         found: list[TopicPartition] = []
